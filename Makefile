@@ -1,0 +1,50 @@
+# markpatch: top-level commands. See README.md.
+#
+#   make demo       set up, build, boot a guest and show markpatch at work
+#   make check      every test: host cargo tests and in-guest KTAP tests
+#   make            build markpatch.ko against KDIR (default: the test kernel)
+#   make kernel     build the cached test kernel
+#   make setup      install the Debian packages and bindgen-cli
+#   make vng-check  the in-guest tests under virtme-ng
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+# Debian's rustc and clang 19 built the test kernel; a user's own kernel may
+# need other values (KBUILD_VARS="LLVM=1 RUSTC=...").
+KBUILD_VARS ?= LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+ifeq ($(KDIR),)
+KDIR := $(shell scripts/kernel-dir.sh)
+MODULE_NEEDS := kernel
+.PHONY: all module setup kernel check demo vng-check clean crates-mk
+
+all: module
+
+setup:
+	@scripts/setup.sh
+
+kernel: setup
+	@scripts/build-kernel.sh
+
+build/crates.mk: Cargo.lock Cargo.toml crates/markplan/Cargo.toml scripts/gen-deps.py
+	@mkdir -p build
+	@scripts/gen-deps.py $@
+
+module: $(MODULE_NEEDS) build/crates.mk
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) modules
+
+check:
+	@scripts/check.sh
+
+demo:
+	@scripts/demo.sh
+
+vng-check: module
+	@qemu/vng-check.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null
+	rm -rf build target
+
+endif

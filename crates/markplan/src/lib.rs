@@ -1,0 +1,13 @@
+//! markplan: the pure logic of markpatch.
+//!
+//! Everything here works on plain bytes and addresses, so the same source is
+//! compiled into the kernel module and tested on the host with `cargo test`.
+//! Nothing in this crate touches memory it was not handed.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod decode;
+pub mod input;

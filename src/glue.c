@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C glue for the kernel APIs that are macros or that Rust in 6.12 has no
+ * binding for. Each function is small and does one kernel call; the logic
+ * lives in Rust (src/*.rs and crates/markplan).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kallsyms.h>
+#include <linux/kprobes.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/irqflags.h>
+#include <linux/string.h>
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+
+/* May the current context sleep (and so allocate with GFP_KERNEL)? */
+bool markpatch_may_sleep(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return false;
+	return !in_atomic() && !irqs_disabled() && !rcu_preempt_depth();
+}
+
+/*
+ * Resolve a kallsyms name through a disabled kprobe: kallsyms_lookup_name is
+ * not exported, and registering a kprobe also lets the kernel refuse
+ * blacklisted, noinstr and entry code. kprobes reports the address after an
+ * ENDBR, so the function's start comes from kallsyms (sprint_symbol gives the
+ * offset into the symbol and its size).
+ *
+ * Returns 0 and fills @start and @size, or a negative errno:
+ * -ENOENT: no such symbol; other errnos come from register_kprobe
+ * (-EINVAL for blacklisted or non-text addresses, -EILSEQ, ...).
+ */
+int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size)
+{
+	struct kprobe kp = { .symbol_name = name, .flags = KPROBE_FLAG_DISABLED };
+	char buf[KSYM_SYMBOL_LEN];
+	unsigned long off, sz;
+	char *slash, *plus;
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret < 0)
+		return ret;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+
+	/* "name+0x4/0x1a0 [module]" */
+	sprint_symbol(buf, addr);
+	plus = strrchr(buf, '+');
+	if (!plus)
+		return -ENOENT;
+	slash = strchr(plus, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	{
+		char *end = strchr(slash + 1, ' ');
+
+		if (end)
+			*end = '\0';
+	}
+	if (kstrtoul(plus + 1, 0, &off) || kstrtoul(slash + 1, 0, &sz))
+		return -ENOENT;
+	if (off > addr || off >= sz)
+		return -ENOENT;
+	*start = addr - off;
+	*size = sz;
+	return 0;
+}
+
+/* Copy kernel text without risking a fault on a bad address. */
+int markpatch_read_text(void *dst, unsigned long addr, size_t len)
+{
+	return copy_from_kernel_nofault(dst, (const void *)addr, len);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! /sys/kernel/markpatch/decode: write a function's name, read its first
+//! instructions as they are in memory now (offset, length, bytes, text).
+
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::Mutex;
+use markplan::input::{parse_symbol, SYMBOL_MAX};
+
+use crate::sysfs::PageWriter;
+use crate::{symbol, text};
+
+/// How much of a function the listing decodes at most.
+const MAX_INSNS: usize = 16;
+const MAX_BYTES: usize = 16 * 15;
+
+/// The function whose start `decode` shows, as a NUL-terminated name.
+pub(crate) struct Selected {
+    name: [u8; SYMBOL_MAX + 1],
+}
+
+impl Selected {
+    /// Selects `name`; the name must resolve to a function.
+    pub(crate) fn new(name: &[u8]) -> Result<Self> {
+        let mut s = Selected { name: [0; SYMBOL_MAX + 1] };
+        s.set(name)?;
+        Ok(s)
+    }
+
+    fn set(&mut self, input: &[u8]) -> Result {
+        let name = parse_symbol(input).map_err(|e| {
+            pr_info!("decode: {}\n", e);
+            EINVAL
+        })?;
+        let mut buf = [0u8; SYMBOL_MAX + 1];
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
+        symbol::resolve(cname).map_err(|e| {
+            pr_info!("decode: cannot resolve '{}' (errno {})\n", name, e.to_errno());
+            e
+        })?;
+        self.name = buf;
+        Ok(())
+    }
+
+    fn name(&self) -> &CStr {
+        let len = self.name.iter().position(|&b| b == 0).unwrap_or(SYMBOL_MAX);
+        CStr::from_bytes_with_nul(&self.name[..=len]).unwrap_or(kernel::c_str!(""))
+    }
+}
+
+pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
+    selected.lock().set(input)
+}
+
+pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {
+    use core::fmt::Write;
+    let guard = selected.lock();
+    let name = guard.name();
+    let func = symbol::resolve(name)?;
+    let mut bytes = [0u8; MAX_BYTES];
+    let len = func.size.min(MAX_BYTES);
+    text::read(func.start, &mut bytes[..len])?;
+    let code = &bytes[..len];
+    // A function cut at MAX_BYTES may end in a partial instruction; list the
+    // whole ones before it.
+    let insns = match markplan::decode::decode_insns(code, func.start as u64, MAX_INSNS) {
+        Ok(insns) => insns,
+        Err(markplan::decode::DecodeError::Truncated { offset }) => {
+            markplan::decode::decode_insns(&code[..offset], func.start as u64, MAX_INSNS)
+                .map_err(|_| EILSEQ)?
+        }
+        Err(e) => {
+            pr_info!("decode: {}: {}\n", name.to_str().unwrap_or("?"), e);
+            return Err(EILSEQ);
+        }
+    };
+    let name = name.to_str().map_err(|_| EINVAL)?;
+    writeln!(w, "{} size {:#x}", name, func.size).map_err(|_| EFBIG)?;
+    markplan::decode::write_listing(w, code, &insns).map_err(|_| EFBIG)?;
+    Ok(())
+}

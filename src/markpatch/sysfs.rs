@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The Rust side of /sys/kernel/markpatch/ (the kobject itself is created in
+//! src/sysfs.c): dispatch of reads and writes by attribute name, and a writer
+//! that formats into sysfs's one-page buffer.
+
+use core::fmt;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+use crate::Shared;
+
+extern "C" {
+    fn markpatch_sysfs_create() -> i32;
+    fn markpatch_sysfs_remove();
+}
+
+/// sysfs gives show() one page.
+const PAGE: usize = 4096;
+
+/// The state the callbacks work on: set while the directory exists.
+static SHARED: AtomicPtr<Shared> = AtomicPtr::new(core::ptr::null_mut());
+
+/// /sys/kernel/markpatch/ while this value lives.
+pub(crate) struct Directory;
+
+impl Directory {
+    /// Creates the directory. `shared` must outlive the returned value (the
+    /// module struct declares the directory before the state it points to,
+    /// so it is dropped first).
+    pub(crate) fn create(shared: Pin<&Shared>) -> Result<Self> {
+        SHARED.store(core::ptr::from_ref(shared.get_ref()).cast_mut(), Ordering::Release);
+        // SAFETY: plain call into src/sysfs.c; no arguments.
+        let ret = unsafe { markpatch_sysfs_create() };
+        if ret < 0 {
+            SHARED.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Directory)
+    }
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        // SAFETY: the directory exists (create succeeded). The call returns
+        // only once no callback runs, so none can see SHARED after this.
+        unsafe { markpatch_sysfs_remove() };
+        SHARED.store(core::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// Formats into the page sysfs hands to show(); fails, rather than
+/// truncating silently, when the page is full.
+pub(crate) struct PageWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for PageWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        if end > self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn with_shared(f: impl FnOnce(&Shared) -> Result<isize>) -> isize {
+    let ptr = SHARED.load(Ordering::Acquire);
+    if ptr.is_null() {
+        return ENODEV.to_errno() as isize;
+    }
+    // SAFETY: SHARED is non-null only while the directory exists, and the
+    // state it points to outlives the directory (see `Directory::create`).
+    match f(unsafe { &*ptr }) {
+        Ok(n) => n,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Called by src/sysfs.c for every read.
+#[no_mangle]
+pub extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
+    // SAFETY: sysfs passes the attribute's NUL-terminated name.
+    let attr = unsafe { CStr::from_char_ptr(attr.cast()) };
+    // SAFETY: sysfs passes a buffer of one page, ours until we return.
+    let page = unsafe { core::slice::from_raw_parts_mut(buf, PAGE) };
+    with_shared(|shared| {
+        let mut w = PageWriter { buf: page, len: 0 };
+        match attr.as_bytes() {
+            b"decode" => crate::decode_file::show(&shared.decode, &mut w)?,
+            _ => return Err(ENOENT),
+        }
+        Ok(w.len as isize)
+    })
+}
+
+/// Called by src/sysfs.c for every write.
+#[no_mangle]
+pub extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize) -> isize {
+    // SAFETY: sysfs passes the attribute's NUL-terminated name.
+    let attr = unsafe { CStr::from_char_ptr(attr.cast()) };
+    // SAFETY: sysfs passes `len` readable bytes (at most a page).
+    let input = unsafe { core::slice::from_raw_parts(buf, len) };
+    with_shared(|shared| {
+        match attr.as_bytes() {
+            b"decode" => crate::decode_file::store(&shared.decode, input)?,
+            _ => return Err(ENOENT),
+        }
+        Ok(len as isize)
+    })
+}
