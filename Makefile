@@ -17,6 +17,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ifeq ($(KDIR),)
 KDIR := $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
+endif
 .PHONY: all module setup kernel check demo vng-check clean crates-mk
 
 all: module
@@ -46,5 +47,3 @@ vng-check: module
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null
 	rm -rf build target
-
-endif

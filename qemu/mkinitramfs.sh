@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the guest's initramfs: busybox-static, the modules and the staged
+# in-guest tests. Usage: mkinitramfs.sh KDIR OUT.cpio.gz MODULE.ko...
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+kdir=$1 out=$2; shift 2
+guest=$MARKPATCH_ROOT/qemu/guest
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,root,modules}
+cp /bin/busybox "$root/bin/busybox"
+cp "$guest/init" "$root/init"
+"$MARKPATCH_ROOT/qemu/stage-tests.sh" "$kdir" "$root/tests"
+if [ -d "$guest/demo" ]; then cp -r "$guest/demo" "$root/demo"; fi
+for ko in "$@"; do cp "$ko" "$root/modules/"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Boots the test kernel under QEMU with an initramfs and waits for it to power
+# off. TCG (thread=multi) by default; MARKPATCH_KVM=1 asks for KVM.
+#
+# Usage: run.sh KERNEL INITRD OUTDIR [MODE]   (MODE: tests | demo | shell)
+# Writes OUTDIR/console.log (the kernel console, kept whole) and
+# OUTDIR/ktap.log (what the guest's tests print on the second serial port).
+# Exit status: 0 when the guest finished and the console log is clean;
+# 2 when it did not finish in MARKPATCH_TIMEOUT seconds (default 900);
+# 3 when the console log has an Oops, BUG, WARNING, panic, general
+# protection or KASAN line.
+set -uo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+kernel=$1 initrd=$2 outdir=$3 mode=${4:-tests}
+smp=${MARKPATCH_SMP:-4}
+timeout_s=${MARKPATCH_TIMEOUT:-900}
+mkdir -p "$outdir"
+console=$outdir/console.log ktap=$outdir/ktap.log
+rm -f "$console" "$ktap"
+
+if [ "${MARKPATCH_KVM:-0}" = 1 ]; then
+	accel=(-accel kvm -cpu host,-arch-capabilities)
+else
+	accel=(-accel tcg,thread=multi -cpu max)
+fi
+
+qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m 1024
+	-display none -monitor none -no-reboot
+	-serial stdio -serial "file:$ktap"
+	-kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0 oops=panic panic=-1 mpguest=$mode")
+
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}"
+fi
+if [ "$mode" = demo ]; then
+	timeout "$timeout_s" "${qemu[@]}" < /dev/null | tee "$console" | grep --line-buffered -v '^\[ *[0-9.]*\] '
+	rc=${PIPESTATUS[0]}
+else
+	timeout "$timeout_s" "${qemu[@]}" < /dev/null > "$console" 2>&1
+	rc=$?
+fi
+
+if ! grep -q '^markpatch-guest: finished' "$console"; then
+	[ "$rc" = 124 ] && note "guest did not finish within ${timeout_s}s" || note "guest died (qemu exit $rc)"
+	tail -30 "$console" >&2
+	exit 2
+fi
+bad=$(grep -nE '\bOops\b|\bBUG\b|WARNING|[Pp]anic|general protection|KASAN' "$console" \
+	| grep -vE 'Command line:|Kernel command line:')
+if [ -n "$bad" ]; then
+	note "the console log has kernel errors ($console):"
+	echo "$bad" | head -20 >&2
+	exit 3
+fi
+exit 0

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Stages the in-guest tests into DEST: the runner, the cases, helpers, and
+# data made on the host from the test kernel's vmlinux. Used for the
+# initramfs (DEST=/tests in the guest) and for virtme-ng.
+# Usage: stage-tests.sh KDIR DEST
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+kdir=$1 dest=$2
+guest=$MARKPATCH_ROOT/qemu/guest
+mkdir -p "$dest/bin" "$dest/data/objdump"
+cp "$guest/run-tests" "$guest/lib.sh" "$dest/"
+rm -rf "$dest/cases"; cp -r "$guest/cases" "$dest/cases"
+gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
+echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
+
+# objdump's view of the first instructions of a few functions, as "OFF LEN"
+# lines, for the in-guest decode cross-check. Functions whose first
+# instructions hold boot-time alternatives would differ at run time, so
+# these are plain C functions.
+for sym in vfs_statfs vfs_read vfs_write do_sys_openat2 kernel_clone filp_close; do
+	objdump -d --insn-width=16 --disassemble="$sym" "$kdir/vmlinux" \
+		| "$MARKPATCH_ROOT/qemu/objdump-boundaries.py" "$sym" 12 > "$dest/data/objdump/$sym" \
+		|| die "objdump found no $sym in $kdir/vmlinux"
+done
