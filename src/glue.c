@@ -2,7 +2,7 @@
 /*
  * C glue for the kernel APIs that are macros or that Rust in 6.12 has no
  * binding for. Each function is small and does one kernel call; the logic
- * lives in Rust (src/*.rs and crates/markplan).
+ * lives in Rust (the .rs files beside this one, and crates/markplan).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,6 +14,8 @@
 #include <linux/string.h>
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
+
+#include "glue.h"
 
 /* May the current context sleep (and so allocate with GFP_KERNEL)? */
 bool markpatch_may_sleep(void)

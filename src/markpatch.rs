@@ -8,6 +8,7 @@ use kernel::prelude::*;
 use kernel::sync::{new_mutex, Mutex};
 
 mod decode_file;
+mod errno;
 mod symbol;
 mod sysfs;
 mod text;

@@ -34,11 +34,12 @@ fn context_flags() -> Flags {
     }
 }
 
-fn alloc_with(size: usize, align: usize, extra: Flags) -> *mut u8 {
+fn alloc_with(size: usize, align: usize, zeroed: bool) -> *mut u8 {
     let Ok(layout) = Layout::from_size_align(size, align) else {
         return ptr::null_mut();
     };
-    match Kmalloc::alloc(layout, context_flags() | extra) {
+    let gfp = if zeroed { context_flags() | flags::__GFP_ZERO } else { context_flags() };
+    match Kmalloc::alloc(layout, gfp) {
         Ok(p) => p.cast::<u8>().as_ptr(),
         Err(_) => ptr::null_mut(),
     }
@@ -48,14 +49,14 @@ fn alloc_with(size: usize, align: usize, extra: Flags) -> *mut u8 {
 /// Called only by `alloc`, with a valid non-zero size and a power-of-two align.
 #[rustc_std_internal_symbol]
 pub unsafe fn __rust_alloc(size: usize, align: usize) -> *mut u8 {
-    alloc_with(size, align, Flags::default())
+    alloc_with(size, align, false)
 }
 
 /// # Safety
 /// As for `__rust_alloc`.
 #[rustc_std_internal_symbol]
 pub unsafe fn __rust_alloc_zeroed(size: usize, align: usize) -> *mut u8 {
-    alloc_with(size, align, flags::__GFP_ZERO)
+    alloc_with(size, align, true)
 }
 
 /// # Safety

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/markpatch/: the kobject and its attributes. Every attribute is
- * root-only; reads and writes go to Rust (src/markpatch/sysfs.rs), which
+ * root-only; reads and writes go to Rust (src/sysfs.rs), which
  * dispatches on the attribute's name.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -9,8 +9,7 @@
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 
-ssize_t markpatch_sysfs_show(const char *attr, char *buf);
-ssize_t markpatch_sysfs_store(const char *attr, const char *buf, size_t len);
+#include "glue.h"
 
 static ssize_t attr_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The Rust side of /sys/kernel/markpatch/ (the kobject itself is created in
-//! src/sysfs.c): dispatch of reads and writes by attribute name, and a writer
+//! src/sysfs_kobject.c): dispatch of reads and writes by attribute name, and a writer
 //! that formats into sysfs's one-page buffer.
 
 use core::fmt;
@@ -32,7 +32,7 @@ impl Directory {
     /// so it is dropped first).
     pub(crate) fn create(shared: Pin<&Shared>) -> Result<Self> {
         SHARED.store(core::ptr::from_ref(shared.get_ref()).cast_mut(), Ordering::Release);
-        // SAFETY: plain call into src/sysfs.c; no arguments.
+        // SAFETY: plain call into src/sysfs_kobject.c; no arguments.
         let ret = unsafe { markpatch_sysfs_create() };
         if ret < 0 {
             SHARED.store(core::ptr::null_mut(), Ordering::Release);
@@ -83,7 +83,7 @@ fn with_shared(f: impl FnOnce(&Shared) -> Result<isize>) -> isize {
     }
 }
 
-/// Called by src/sysfs.c for every read.
+/// Called by src/sysfs_kobject.c for every read.
 #[no_mangle]
 pub extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
     // SAFETY: sysfs passes the attribute's NUL-terminated name.
@@ -100,7 +100,7 @@ pub extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
     })
 }
 
-/// Called by src/sysfs.c for every write.
+/// Called by src/sysfs_kobject.c for every write.
 #[no_mangle]
 pub extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize) -> isize {
     // SAFETY: sysfs passes the attribute's NUL-terminated name.

@@ -69,11 +69,11 @@ pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result
         Ok(insns) => insns,
         Err(markplan::decode::DecodeError::Truncated { offset }) => {
             markplan::decode::decode_insns(&code[..offset], func.start as u64, MAX_INSNS)
-                .map_err(|_| EILSEQ)?
+                .map_err(|_| crate::errno::EILSEQ())?
         }
         Err(e) => {
             pr_info!("decode: {}: {}\n", name.to_str().unwrap_or("?"), e);
-            return Err(EILSEQ);
+            return Err(crate::errno::EILSEQ());
         }
     };
     let name = name.to_str().map_err(|_| EINVAL)?;

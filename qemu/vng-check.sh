@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The in-guest tests under virtme-ng (`vng --run`), as a second way to boot the
+# same kernel: the guest sees the host's file system read-only, so the tests
+# run from a staging directory under build/vng. Installs virtme-ng from PyPI
+# when it is missing. TCG unless MARKPATCH_KVM=1.
+set -uo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+cd "$MARKPATCH_ROOT"
+if ! command -v vng >/dev/null; then
+	note "installing virtme-ng from PyPI"
+	pip install --quiet virtme-ng || die "pip install virtme-ng failed"
+fi
+kdir=$(scripts/kernel-dir.sh)
+stage=$MARKPATCH_ROOT/build/vng
+rm -rf "$stage"; mkdir -p "$stage/modules"
+qemu/stage-tests.sh "$kdir" "$stage/tests"
+cp markpatch.ko "$stage/modules/"
+kvm=--disable-kvm
+[ "${MARKPATCH_KVM:-0}" = 1 ] && kvm=
+timeout "${MARKPATCH_TIMEOUT:-900}" vng --run "$kdir/arch/x86/boot/bzImage" $kvm \
+	--cpus "${MARKPATCH_SMP:-4}" --memory 1G --user root \
+	--exec "MPTESTS=$stage/tests MPMODULES=$stage/modules PATH=$stage/tests/bin:\$PATH $stage/tests/run-tests" \
+	> "$stage/ktap.log" 2> "$stage/vng.log"
+echo "vng exited $? (KTAP: $stage/ktap.log, log: $stage/vng.log)"
+scripts/ktap-summary.sh "$stage/ktap.log" | tee "$stage/summary.txt"
+tail -1 "$stage/summary.txt" | grep -q ', 0 failed$'
