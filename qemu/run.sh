@@ -4,7 +4,8 @@
 #
 # Usage: run.sh KERNEL INITRD OUTDIR [MODE]   (MODE: tests | demo | shell)
 # Writes OUTDIR/console.log (the kernel console, kept whole) and
-# OUTDIR/ktap.log (what the guest's tests print on the second serial port).
+# OUTDIR/ktap.log (what the guest's tests print on the second serial port;
+# OUTDIR/demo.log in demo mode, shown live).
 # Exit status: 0 when the guest finished and the console log is clean;
 # 2 when it did not finish in MARKPATCH_TIMEOUT seconds (default 900);
 # 3 when the console log has an Oops, BUG, WARNING, panic, general
@@ -15,8 +16,11 @@ kernel=$1 initrd=$2 outdir=$3 mode=${4:-tests}
 smp=${MARKPATCH_SMP:-4}
 timeout_s=${MARKPATCH_TIMEOUT:-900}
 mkdir -p "$outdir"
-console=$outdir/console.log ktap=$outdir/ktap.log
-rm -f "$console" "$ktap"
+# The second serial port carries the guest's own output: KTAP in tests
+# mode, the narration in demo mode.
+console=$outdir/console.log
+[ "$mode" = demo ] && output=$outdir/demo.log || output=$outdir/ktap.log
+rm -f "$console" "$output"
 
 if [ "${MARKPATCH_KVM:-0}" = 1 ]; then
 	accel=(-accel kvm -cpu host,-arch-capabilities)
@@ -26,7 +30,7 @@ fi
 
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m 1024
 	-display none -monitor none -no-reboot
-	-serial stdio -serial "file:$ktap"
+	-serial stdio -serial "file:$output"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 oops=panic panic=-1 mpguest=$mode")
 
@@ -34,8 +38,12 @@ if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
 fi
 if [ "$mode" = demo ]; then
-	timeout "$timeout_s" "${qemu[@]}" < /dev/null | tee "$console" | grep --line-buffered -v '^\[ *[0-9.]*\] '
-	rc=${PIPESTATUS[0]}
+	timeout "$timeout_s" "${qemu[@]}" < /dev/null > "$console" 2>&1 &
+	qpid=$!
+	while [ ! -e "$output" ] && kill -0 $qpid 2>/dev/null; do sleep 0.2; done
+	tail -n +1 -f --pid=$qpid "$output" 2>/dev/null | tr -d '\r'
+	wait $qpid
+	rc=$?
 else
 	timeout "$timeout_s" "${qemu[@]}" < /dev/null > "$console" 2>&1
 	rc=$?

@@ -47,4 +47,8 @@ note "kernel ($variant): building bzImage and modules with $(nproc) jobs (about 
 make "${KMAKE_VARS[@]}" -j"$(nproc)" bzImage modules > build.log 2>&1 \
 	|| { tail -40 build.log >&2; die "kernel build failed; full log in $kdir/build.log"; }
 touch .markpatch-built
+# Older builds of this variant (another kernel version or fragment) are stale.
+for old in "$MARKPATCH_CACHE"/linux-*-"$variant"-*; do
+	[ "$old" = "$kdir" ] || rm -rf "$old"
+done
 note "kernel ($variant): built in $(( $(date +%s) - start ))s at $kdir"
