@@ -14,9 +14,8 @@ for line in sys.stdin:
         start = int(m.group(1), 16) if m.group(2) == symbol else None
         continue
     m = re.match(r"^\s*([0-9a-f]+):\t([0-9a-f ]+)\t", line)
-    if start is not None and m:
+    # Read on to the end even past the limit: objdump must not get SIGPIPE.
+    if start is not None and m and count < limit:
         print(int(m.group(1), 16) - start, len(m.group(2).split()))
         count += 1
-        if count == limit:
-            break
 sys.exit(0 if count else 1)

@@ -73,7 +73,12 @@ pub fn warm_up() {
 /// Formats one instruction in AT&T syntax, as objdump prints it.
 pub fn format_gas(insn: &Instruction) -> String {
     let mut text = String::new();
-    GasFormatter::new().format(insn, &mut text);
+    let mut formatter = GasFormatter::new();
+    // objdump's style: lower-case hex with a 0x prefix.
+    formatter.options_mut().set_uppercase_hex(false);
+    formatter.options_mut().set_hex_prefix("0x");
+    formatter.options_mut().set_hex_suffix("");
+    formatter.format(insn, &mut text);
     text
 }
 
@@ -110,6 +115,8 @@ mod tests {
         assert_eq!(format_gas(&insns[0].insn), "endbr64");
         assert_eq!(format_gas(&insns[2].insn), "push %r14");
         assert_eq!(format_gas(&insns[4].insn), "sub $0x78,%rsp");
+        let call = decode_insns(&[0xe8, 0x75, 0xff, 0xff, 0xff], 0xffff_ffff_b623_209b, 1).unwrap();
+        assert_eq!(format_gas(&call[0].insn), "call 0xffffffffb6232015");
     }
 
     #[test]
