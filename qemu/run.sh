@@ -54,11 +54,4 @@ if ! grep -q '^markpatch-guest: finished' "$console"; then
 	tail -30 "$console" >&2
 	exit 2
 fi
-bad=$(grep -nE '\bOops\b|\bBUG\b|WARNING|[Pp]anic|general protection|KASAN' "$console" \
-	| grep -vE 'Command line:|Kernel command line:')
-if [ -n "$bad" ]; then
-	note "the console log has kernel errors ($console):"
-	echo "$bad" | head -20 >&2
-	exit 3
-fi
-exit 0
+exec "$MARKPATCH_ROOT/scripts/console-scan.sh" "$console"

@@ -17,10 +17,13 @@ qemu/stage-tests.sh "$kdir" "$stage/tests"
 cp markpatch.ko "$stage/modules/"
 kvm=--disable-kvm
 [ "${MARKPATCH_KVM:-0}" = 1 ] && kvm=
-timeout "${MARKPATCH_TIMEOUT:-900}" vng --run "$kdir/arch/x86/boot/bzImage" $kvm \
-	--cpus "${MARKPATCH_SMP:-4}" --memory 1G --user root \
-	--exec "MPTESTS=$stage/tests MPMODULES=$stage/modules PATH=$stage/tests/bin:\$PATH $stage/tests/run-tests" \
-	> "$stage/ktap.log" 2> "$stage/vng.log"
-echo "vng exited $? (KTAP: $stage/ktap.log, log: $stage/vng.log)"
+# The KTAP output goes to a file in a directory the guest may write
+# (--rwdir): vng's script console is not always available without udev.
+timeout "${MARKPATCH_TIMEOUT:-900}" vng --verbose --run "$kdir/arch/x86/boot/bzImage" $kvm \
+	--cpus "${MARKPATCH_SMP:-4}" --memory 1G --user root --rwdir "$stage" \
+	--exec "MPTESTS=$stage/tests MPMODULES=$stage/modules PATH=$stage/tests/bin:\$PATH $stage/tests/run-tests > $stage/ktap.log 2>&1" \
+	> "$stage/console.log" 2>&1
+echo "vng exited $? (KTAP: $stage/ktap.log, console: $stage/console.log)"
 scripts/ktap-summary.sh "$stage/ktap.log" | tee "$stage/summary.txt"
+scripts/console-scan.sh "$stage/console.log" || exit 3
 tail -1 "$stage/summary.txt" | grep -q ', 0 failed$'
