@@ -80,3 +80,15 @@ int markpatch_read_text(void *dst, unsigned long addr, size_t len)
 {
 	return copy_from_kernel_nofault(dst, (const void *)addr, len);
 }
+
+/* Run @fn(@data) with interrupts off (so in atomic context); returns its value. */
+int markpatch_call_atomic(int (*fn)(void *), void *data)
+{
+	unsigned long flags;
+	int ret;
+
+	local_irq_save(flags);
+	ret = fn(data);
+	local_irq_restore(flags);
+	return ret;
+}

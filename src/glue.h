@@ -13,6 +13,7 @@
 bool markpatch_may_sleep(void);
 int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size);
 int markpatch_read_text(void *dst, unsigned long addr, size_t len);
+int markpatch_call_atomic(int (*fn)(void *), void *data);
 
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);

@@ -7,6 +7,7 @@
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Mutex};
 
+mod alloc_selftest;
 mod decode_file;
 mod errno;
 mod symbol;
@@ -44,6 +45,7 @@ impl kernel::Module for Markpatch {
         // iced-x86 builds its decoder tables on first use, with allocation:
         // do it here, in process context, never first in atomic context.
         markplan::decode::warm_up();
+        alloc_selftest::run()?;
 
         let selected = decode_file::Selected::new(DEFAULT_DECODE_SYMBOL)?;
         let shared = KBox::pin_init(
