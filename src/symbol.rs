@@ -16,9 +16,6 @@ pub(crate) struct Function {
     pub(crate) size: usize,
 }
 
-/// The longest symbol name we accept (KSYM_NAME_LEN in 6.12).
-pub(crate) const NAME_MAX: usize = 512;
-
 /// Resolves `name` through a disabled kprobe (src/glue.c), which also refuses
 /// what kprobes may never touch (blacklisted, noinstr, entry code).
 pub(crate) fn resolve(name: &CStr) -> Result<Function> {

@@ -85,7 +85,7 @@ fn with_shared(f: impl FnOnce(&Shared) -> Result<isize>) -> isize {
 
 /// Called by src/sysfs_kobject.c for every read.
 #[no_mangle]
-pub extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
+extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
     // SAFETY: sysfs passes the attribute's NUL-terminated name.
     let attr = unsafe { CStr::from_char_ptr(attr.cast()) };
     // SAFETY: sysfs passes a buffer of one page, ours until we return.
@@ -102,7 +102,7 @@ pub extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
 
 /// Called by src/sysfs_kobject.c for every write.
 #[no_mangle]
-pub extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize) -> isize {
+extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize) -> isize {
     // SAFETY: sysfs passes the attribute's NUL-terminated name.
     let attr = unsafe { CStr::from_char_ptr(attr.cast()) };
     // SAFETY: sysfs passes `len` readable bytes (at most a page).
