@@ -15,6 +15,11 @@ int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned lo
 int markpatch_read_text(void *dst, unsigned long addr, size_t len);
 int markpatch_call_atomic(int (*fn)(void *), void *data);
 
+/* src/text_poke.c */
+void markpatch_sync_cores(void);
+int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new);
+int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len);
+
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);
 void markpatch_sysfs_remove(void);

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writing live kernel and module text, as text_poke does (text_poke itself is
+ * not exported): each write goes through a temporary writable alias of the
+ * page (vmap with PAGE_KERNEL), with interrupts masked around the write, and
+ * is followed by serialising every CPU (an IPI that runs sync_core, exactly
+ * text_poke_sync), so that no CPU executes stale instruction bytes once the
+ * call returns.
+ *
+ * Two kinds of write:
+ *  - markpatch_text_cmpxchg(): one locked cmpxchg (8 bytes) or cmpxchg16b
+ *    (16 bytes) on an aligned window; the old value is checked, so a byte
+ *    changed behind our back makes the write fail with -EBUSY;
+ *  - markpatch_text_copy(): a plain copy of bytes that no CPU may execute at
+ *    that moment (the tail of an instruction whose first byte is int3, or
+ *    arena memory no patch uses yet), after checking the old bytes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/irqflags.h>
+#include <asm/sync_core.h>
+#include <asm/cmpxchg.h>
+
+#include "glue.h"
+
+static struct page *text_page(unsigned long addr)
+{
+	if (addr >= MODULES_VADDR && addr < MODULES_END)
+		return vmalloc_to_page((void *)addr);
+	return virt_to_page((void *)addr);
+}
+
+/* A writable alias of the pages holding [addr, addr + len); NULL on failure. */
+static void *map_alias(unsigned long addr, size_t len, void **base)
+{
+	unsigned long first = addr & PAGE_MASK;
+	unsigned long last = (addr + len - 1) & PAGE_MASK;
+	struct page *pages[2];
+	unsigned int n = 1;
+
+	if (!len || len > PAGE_SIZE)
+		return NULL;
+	pages[0] = text_page(first);
+	if (last != first) {
+		pages[1] = text_page(last);
+		n = 2;
+	}
+	if (!pages[0] || (n == 2 && !pages[1]))
+		return NULL;
+	*base = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (!*base)
+		return NULL;
+	return (u8 *)*base + offset_in_page(addr);
+}
+
+static void do_sync_core(void *info)
+{
+	sync_core();
+}
+
+void markpatch_sync_cores(void)
+{
+	on_each_cpu(do_sync_core, NULL, 1);
+}
+
+int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new)
+{
+	unsigned long flags;
+	void *base, *alias;
+	bool ok;
+
+	if ((width != 8 && width != 16) || (addr & (width - 1)))
+		return -EINVAL;
+	if (width == 16 && !system_has_cmpxchg128())
+		return -EOPNOTSUPP;
+	alias = map_alias(addr, width, &base);
+	if (!alias)
+		return -ENOMEM;
+
+	local_irq_save(flags);
+	if (width == 8) {
+		u64 expected, value;
+
+		memcpy(&expected, old, 8);
+		memcpy(&value, new, 8);
+		ok = try_cmpxchg((u64 *)alias, &expected, value);
+	} else {
+		u128 expected, value;
+
+		memcpy(&expected, old, 16);
+		memcpy(&value, new, 16);
+		ok = try_cmpxchg128((u128 *)alias, &expected, value);
+	}
+	local_irq_restore(flags);
+
+	vunmap(base);
+	markpatch_sync_cores();
+	return ok ? 0 : -EBUSY;
+}
+
+int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len)
+{
+	unsigned long flags;
+	void *base, *alias;
+	int ret = 0;
+
+	alias = map_alias(addr, len, &base);
+	if (!alias)
+		return -ENOMEM;
+	local_irq_save(flags);
+	if (old && memcmp(alias, old, len))
+		ret = -EBUSY;
+	else
+		memcpy(alias, new, len);
+	local_irq_restore(flags);
+	vunmap(base);
+	markpatch_sync_cores();
+	return ret;
+}
