@@ -11,3 +11,8 @@ extern crate alloc;
 
 pub mod decode;
 pub mod input;
+pub mod marks;
+pub mod plan;
+pub mod pseudo_original;
+pub mod refusal;
+pub mod resolve;

@@ -1,0 +1,462 @@
+//! The plan: which instructions of a function become marks, which one
+//! becomes the jump to the stub, what each one does to the stack, and how each
+//! replacement is written; or a refusal with its reason.
+//!
+//! Indices are 0-based in code: `insns[0]` is I1, `insns[M-1]` is IM.
+//!
+//! What the planner checks, and why:
+//! - The region I1..IM starts after the ENDBR (or its sealed 4-byte NOP) and
+//!   the fentry NOP. IM is the first instruction of 5 bytes or more (the
+//!   `jmp rel32` must fit in it), searched within [`MAX_REGION`].
+//! - Every Ik keeps its start offset and each replacement is one or two whole
+//!   instructions (`push %rsp` + one NOP, or `jmp` + one NOP), so a thread
+//!   stopped at any original boundary resumes at a whole instruction.
+//! - The resolver finds where a thread was from the marks on its stack and
+//!   the static stack effect of each Ik, so every RSP change in the region must
+//!   be static (push/pop of a non-RSP operand, pushf/popf, sub/add of an
+//!   immediate), a multiple of 8, and never above the entry RSP; `push %rsp`
+//!   itself would look like a mark.
+//! - Control flow in the region must be relocatable into the pseudo-original
+//!   and must not hide a thread from the resolver: no indirect branches, no
+//!   int3/ud/hlt/privileged flow, no `ret`/`jmp` before IM (what follows is
+//!   reached only by a branch, at a depth the linear sum does not give), and
+//!   a branch inside the region must reach its target at the target's depth.
+//! - Over the whole function: no jump to [entry, I1] (a back-edge would be
+//!   taken for a new call), no branch into the middle of a region
+//!   instruction, no call into the region.
+//! - It assumes what objtool checks for kernel code: every instruction is
+//!   reached at one stack depth whatever the path, so a thread that jumps
+//!   into Ij from later in the function has Ij's static depth; and that no
+//!   computed (indirect) branch targets the region (the kernel builds with
+//!   -fno-jump-tables under retpolines, and IBT would need an ENDBR there).
+
+use alloc::vec::Vec;
+use iced_x86::{
+    Code, Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory, InstructionInfoOptions, Mnemonic,
+    OpAccess, OpKind, Register,
+};
+
+use crate::marks::{self, WriteMethod};
+use crate::refusal::{FentrySite, Refusal};
+
+/// The longest region searched for an instruction of 5 bytes or more.
+pub const MAX_REGION: usize = 16;
+
+/// `endbr64`.
+pub const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+/// What the kernel writes over an ENDBR it seals at boot (`nopw (%rax)`
+/// with an operand-size prefix: `66 0f 1f 00`).
+pub const SEALED_ENDBR: [u8; 4] = [0x66, 0x0f, 0x1f, 0x00];
+/// The fentry site when ftrace is not using it (`nopl 0x0(%rax,%rax,1)`).
+pub const FENTRY_NOP: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+
+/// The largest stack effect one instruction may have (bytes). Anything
+/// larger is refused, so depths stay small and the resolver's window short.
+pub const MAX_STACK_EFFECT: i64 = 4096;
+
+/// What the kernel tells the planner about itself and the function.
+pub struct Facts<'a> {
+    /// The kernel was built with CONFIG_X86_KERNEL_IBT: an ENDBR, or the
+    /// 4-byte NOP it is sealed to, may open the function. (An ENDBR at +0 is
+    /// skipped in any case: it is never part of the region.)
+    pub ibt: bool,
+    /// The function has an fentry site after the ENDBR (kernel:
+    /// `ftrace_location(addr) != 0`). The site must hold the fentry NOP:
+    /// a call, jmp or int3 there means ftrace or text_poke is using it.
+    pub fentry: bool,
+    /// Whether the instruction at this address has an exception-table
+    /// entry. The kernel side should also answer true for addresses it
+    /// must not move for other reasons (jump-label and static-call sites:
+    /// `jump_label_text_reserved`, `static_call_text_reserved`).
+    pub has_fixup: &'a dyn Fn(u64) -> bool,
+}
+
+/// One instruction Ik of the region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedInsn {
+    /// Offset from the function's first byte.
+    pub offset: usize,
+    /// Length in bytes (1..=15).
+    pub len: usize,
+    /// The instruction's bytes as planned.
+    pub original: Vec<u8>,
+    /// The bytes that replace it. For k < M the mark (`push %rsp` and one
+    /// NOP). For IM a `jmp rel32` whose displacement is still ZERO, then one
+    /// NOP: the stub's address is not known yet, write
+    /// [`marks::jmp_to_stub`] instead.
+    pub replacement: Vec<u8>,
+    /// Bytes the original instruction pushes on the stack (+8 for push,
+    /// +N for `sub $N,%rsp`, -8 for pop, 0 otherwise).
+    pub stack_effect: i32,
+    /// How the replacement is written.
+    pub write: WriteMethod,
+    /// The instruction is `call rel32` (always IM): the pseudo-original
+    /// relocates it as push of the return address + jmp.
+    pub is_call: bool,
+}
+
+/// The plan for one function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The function's address.
+    pub addr: u64,
+    /// Bytes skipped before I1: ENDBR (or sealed NOP) and the fentry NOP.
+    pub prefix_len: usize,
+    /// I1..IM (M = `insns.len()`, at least 1).
+    pub insns: Vec<PlannedInsn>,
+}
+
+impl Plan {
+    /// M, the number of instructions in the region.
+    pub fn m(&self) -> usize {
+        self.insns.len()
+    }
+
+    /// Offset of I1.
+    pub fn region_start(&self) -> usize {
+        self.prefix_len
+    }
+
+    /// Offset of the first byte after IM (IM+1).
+    pub fn region_end(&self) -> usize {
+        self.insns.last().map_or(self.prefix_len, |i| i.offset + i.len)
+    }
+
+    /// The stack effect of each Ik, in order: what the resolver needs.
+    pub fn stack_effects(&self) -> Vec<i32> {
+        self.insns.iter().map(|i| i.stack_effect).collect()
+    }
+
+    /// Bytes pushed by I1..I(index) (the depth below the entry RSP when a
+    /// thread reaches `insns[index]` on the original path).
+    pub fn depth_before(&self, index: usize) -> i64 {
+        self.insns.iter().take(index).map(|i| i64::from(i.stack_effect)).sum()
+    }
+}
+
+/// Plans the mark patch of the function whose whole bytes are `code`
+/// (kallsyms size, trailing int3/NOP padding allowed) at address `addr`.
+pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> {
+    let prefix_len = prefix_len(code, facts)?;
+    let region = decode_region(code, addr, prefix_len)?;
+    let mut factory = InstructionInfoFactory::new();
+
+    let mut insns = Vec::with_capacity(region.len());
+    let mut depth: i64 = 0;
+    let last = region.len().saturating_sub(1);
+    for (index, (offset, insn)) in region.iter().enumerate() {
+        let (offset, len) = (*offset, insn.len());
+        let at = addr.wrapping_add(offset as u64);
+        if (facts.has_fixup)(at) {
+            return Err(Refusal::ExceptionFixup { offset });
+        }
+        check_flow(insn, offset)?;
+        let stack_effect = stack_effect(insn, offset, &mut factory)?;
+        depth += i64::from(stack_effect);
+        if depth < 0 {
+            return Err(Refusal::StackBelowEntry { offset });
+        }
+        let original = code.get(offset..offset + len).ok_or(Refusal::Internal)?.to_vec();
+        let replacement = if index == last {
+            // The displacement is filled once the stub exists.
+            marks::jmp_bytes(at, len, at.wrapping_add(5))
+        } else {
+            marks::mark_bytes(len)
+        }
+        .ok_or(Refusal::Internal)?;
+        insns.push(PlannedInsn {
+            offset,
+            len,
+            original,
+            replacement,
+            stack_effect,
+            write: WriteMethod::for_insn(at, len),
+            is_call: insn.code() == Code::Call_rel32_64,
+        });
+    }
+    let plan = Plan {
+        addr,
+        prefix_len,
+        insns,
+    };
+
+    check_region_operands(&plan, &region)?;
+    scan_branches(code, addr, &plan)?;
+    Ok(plan)
+}
+
+/// Length of the ENDBR/sealed NOP and fentry NOP before I1.
+fn prefix_len(code: &[u8], facts: &Facts<'_>) -> Result<usize, Refusal> {
+    let mut at = 0;
+    if code.starts_with(&ENDBR64) || (facts.ibt && code.starts_with(&SEALED_ENDBR)) {
+        at = ENDBR64.len();
+    }
+    if facts.fentry {
+        let site = code
+            .get(at..at + FENTRY_NOP.len())
+            .ok_or(Refusal::TooShort { len: code.len() })?;
+        if site != FENTRY_NOP {
+            let found = match site.first() {
+                Some(0xe8) => FentrySite::Call,
+                Some(0xe9) => FentrySite::Jmp,
+                Some(0xcc) => FentrySite::Int3,
+                _ => FentrySite::Other,
+            };
+            return Err(Refusal::FentrySite { offset: at, found });
+        }
+        at += FENTRY_NOP.len();
+    }
+    Ok(at)
+}
+
+/// Decodes I1..IM: up to the first instruction of 5 bytes or more, at most
+/// [`MAX_REGION`] instructions. Returns each instruction with its offset.
+fn decode_region(code: &[u8], addr: u64, start: usize) -> Result<Vec<(usize, Instruction)>, Refusal> {
+    let bytes = code.get(start..).ok_or(Refusal::TooShort { len: code.len() })?;
+    let mut decoder = Decoder::with_ip(64, bytes, addr.wrapping_add(start as u64), DecoderOptions::NONE);
+    let mut out = Vec::new();
+    while out.len() < MAX_REGION {
+        let offset = start + decoder.position();
+        if !decoder.can_decode() {
+            return Err(Refusal::TooShort { len: code.len() });
+        }
+        let insn = decoder.decode();
+        if insn.is_invalid() {
+            return Err(match decoder.last_error() {
+                iced_x86::DecoderError::NoMoreBytes => Refusal::TooShort { len: code.len() },
+                _ => Refusal::Undecodable { offset },
+            });
+        }
+        // The region ends at the first long instruction, or where control
+        // cannot fall through (a ret or jmp that is not long enough is then
+        // refused with its own reason rather than "too short").
+        let end = insn.len() >= 5
+            || matches!(
+                insn.flow_control(),
+                FlowControl::Return | FlowControl::UnconditionalBranch | FlowControl::IndirectBranch
+            );
+        out.push((offset, insn));
+        if end {
+            return Ok(out);
+        }
+    }
+    Err(Refusal::NoLongInstruction { offset: start })
+}
+
+/// Refuses instructions whose control flow cannot be marked or relocated.
+fn check_flow(insn: &Instruction, offset: usize) -> Result<(), Refusal> {
+    match insn.mnemonic() {
+        Mnemonic::Int3 => return Err(Refusal::Int3 { offset }),
+        Mnemonic::Int1 | Mnemonic::Int | Mnemonic::Into => return Err(Refusal::Interrupt { offset }),
+        Mnemonic::Ud0 | Mnemonic::Ud1 | Mnemonic::Ud2 => return Err(Refusal::Ud { offset }),
+        Mnemonic::Hlt => return Err(Refusal::Hlt { offset }),
+        Mnemonic::Syscall
+        | Mnemonic::Sysret
+        | Mnemonic::Sysretq
+        | Mnemonic::Sysenter
+        | Mnemonic::Sysexit
+        | Mnemonic::Sysexitq
+        | Mnemonic::Iret
+        | Mnemonic::Iretd
+        | Mnemonic::Iretq
+        | Mnemonic::Swapgs
+        | Mnemonic::Retf
+        | Mnemonic::Vmcall
+        | Mnemonic::Vmlaunch
+        | Mnemonic::Vmresume
+        | Mnemonic::Vmrun
+        | Mnemonic::Vmmcall
+        | Mnemonic::Rsm
+        | Mnemonic::Uiret
+        | Mnemonic::Tdcall
+        | Mnemonic::Seamcall
+        | Mnemonic::Seamret
+        | Mnemonic::Seamops
+        | Mnemonic::Eretu
+        | Mnemonic::Erets
+        | Mnemonic::Lkgs => return Err(Refusal::PrivilegedFlow { offset }),
+        Mnemonic::Xbegin | Mnemonic::Xabort | Mnemonic::Xend => return Err(Refusal::Transactional { offset }),
+        _ => {}
+    }
+    match insn.flow_control() {
+        FlowControl::Next | FlowControl::ConditionalBranch => Ok(()),
+        FlowControl::IndirectBranch | FlowControl::IndirectCall => Err(Refusal::IndirectBranch { offset }),
+        FlowControl::Interrupt => Err(Refusal::Interrupt { offset }),
+        FlowControl::Exception => Err(Refusal::Ud { offset }),
+        FlowControl::XbeginXabortXend => Err(Refusal::Transactional { offset }),
+        FlowControl::Return => Err(Refusal::LeavesRegion { offset }),
+        FlowControl::UnconditionalBranch => {
+            // A `jmp rel32` can be IM; a shorter one would end the region
+            // before an instruction long enough for the jump to the stub.
+            if insn.len() >= 5 {
+                Ok(())
+            } else {
+                Err(Refusal::LeavesRegion { offset })
+            }
+        }
+        FlowControl::Call => {
+            if insn.code() == Code::Call_rel32_64 {
+                Ok(())
+            } else {
+                Err(Refusal::UnsupportedCall { offset })
+            }
+        }
+    }
+}
+
+/// The static stack effect of one region instruction (bytes pushed), or a
+/// refusal when it writes RSP in any other way.
+fn stack_effect(insn: &Instruction, offset: usize, factory: &mut InstructionInfoFactory) -> Result<i32, Refusal> {
+    let op0_is_rsp = insn.op_count() > 0
+        && insn.op0_kind() == OpKind::Register
+        && insn.op0_register().full_register() == Register::RSP;
+    let effect: i64 = match insn.mnemonic() {
+        Mnemonic::Push if op0_is_rsp => return Err(Refusal::PushRsp { offset }),
+        Mnemonic::Pop if op0_is_rsp => return Err(Refusal::RspWrite { offset }),
+        Mnemonic::Push
+        | Mnemonic::Pop
+        | Mnemonic::Pushf
+        | Mnemonic::Pushfq
+        | Mnemonic::Pushfd
+        | Mnemonic::Popf
+        | Mnemonic::Popfq
+        | Mnemonic::Popfd => -i64::from(insn.stack_pointer_increment()),
+        Mnemonic::Sub | Mnemonic::Add
+            if op0_is_rsp && insn.op0_register() == Register::RSP && is_immediate(insn.op1_kind()) =>
+        {
+            let imm = insn.immediate(1) as i64;
+            if insn.mnemonic() == Mnemonic::Sub {
+                imm
+            } else {
+                imm.checked_neg().ok_or(Refusal::OddStackEffect { offset })?
+            }
+        }
+        // The callee returns to the next instruction: no net effect there.
+        Mnemonic::Call if insn.code() == Code::Call_rel32_64 => 0,
+        _ => {
+            if writes_rsp(insn, factory) {
+                return Err(Refusal::RspWrite { offset });
+            }
+            0
+        }
+    };
+    if effect % 8 != 0 || !(-MAX_STACK_EFFECT..=MAX_STACK_EFFECT).contains(&effect) {
+        return Err(Refusal::OddStackEffect { offset });
+    }
+    i32::try_from(effect).map_err(|_| Refusal::OddStackEffect { offset })
+}
+
+fn is_immediate(kind: OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::Immediate8
+            | OpKind::Immediate8to64
+            | OpKind::Immediate32
+            | OpKind::Immediate32to64
+            | OpKind::Immediate8to32
+    )
+}
+
+/// Whether the instruction writes RSP (or a part of it), explicitly or
+/// implicitly.
+fn writes_rsp(insn: &Instruction, factory: &mut InstructionInfoFactory) -> bool {
+    let info = factory.info_options(insn, InstructionInfoOptions::NO_MEMORY_USAGE);
+    info.used_registers().iter().any(|r| {
+        r.register().full_register() == Register::RSP
+            && matches!(
+                r.access(),
+                OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+            )
+    })
+}
+
+/// RIP-relative operands and the return address of a relocated call.
+fn check_region_operands(plan: &Plan, region: &[(usize, Instruction)]) -> Result<(), Refusal> {
+    let start = plan.addr.wrapping_add(plan.region_start() as u64);
+    let end = plan.addr.wrapping_add(plan.region_end() as u64);
+    for (offset, insn) in region {
+        if insn.is_ip_rel_memory_operand() {
+            // The relocating encoder would point it at the copy in P.
+            let target = insn.ip_rel_memory_address();
+            if (start..end).contains(&target) {
+                return Err(Refusal::RipRelIntoRegion { offset: *offset });
+            }
+        }
+        if insn.code() == Code::Call_rel32_64 && !fits_push_imm32(insn.next_ip()) {
+            return Err(Refusal::ReturnAddressTooWide { offset: *offset });
+        }
+    }
+    Ok(())
+}
+
+/// `push imm32` sign-extends: the value must be in the top or bottom 2 GB.
+pub fn fits_push_imm32(value: u64) -> bool {
+    i32::try_from(value as i64).is_ok()
+}
+
+/// Decodes the whole function linearly and checks every branch target
+/// against the region. Stops quietly at trailing padding (int3/NOPs
+/// followed by bytes that do not decode); undecodable bytes elsewhere are
+/// refused, since a branch hidden in them could not be checked.
+fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), Refusal> {
+    let region_start = plan.region_start();
+    let region_end = plan.region_end();
+    let region_index = |offset: usize| plan.insns.iter().position(|i| i.offset == offset);
+    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
+    let mut insn = Instruction::default();
+    let mut in_padding = false;
+    while decoder.can_decode() {
+        let from = decoder.position();
+        decoder.decode_out(&mut insn);
+        if insn.is_invalid() {
+            if in_padding {
+                return Ok(());
+            }
+            return Err(Refusal::Undecodable { offset: from });
+        }
+        in_padding = matches!(insn.mnemonic(), Mnemonic::Int3 | Mnemonic::Nop);
+        if insn.op_count() == 0 || insn.op0_kind() != OpKind::NearBranch64 {
+            continue;
+        }
+        let to = insn.near_branch_target().wrapping_sub(addr);
+        if to >= region_end as u64 {
+            continue; // beyond the region (or outside the function)
+        }
+        let to = to as usize; // < region_end
+        let from_index = if (region_start..region_end).contains(&from) {
+            region_index(from)
+        } else {
+            None
+        };
+        if insn.flow_control() == FlowControl::Call {
+            // A call to the entry is a new call (recursion), which is what
+            // the resolver will take it for; a relocated call to I1 would
+            // be redirected into the pseudo-original, so refuse that one.
+            let recursion = to == 0 && !(from_index.is_some() && region_start == 0);
+            if !recursion {
+                return Err(Refusal::CallIntoRegion { from, to });
+            }
+            continue;
+        }
+        if to <= region_start {
+            return Err(Refusal::BackEdgeToEntry { from, to });
+        }
+        let Some(to_index) = region_index(to) else {
+            return Err(Refusal::BranchIntoInstruction { from, to });
+        };
+        if let Some(from_index) = from_index {
+            // The branch leaves at depth_before(from) + its own effect
+            // (branches have none); the target is entered at its own
+            // depth: these must agree.
+            let from_insn = plan.insns.get(from_index).ok_or(Refusal::Internal)?;
+            let after = plan.depth_before(from_index) + i64::from(from_insn.stack_effect);
+            if after != plan.depth_before(to_index) {
+                return Err(Refusal::BranchChangesDepth { from, to });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

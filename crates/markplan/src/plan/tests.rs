@@ -1,0 +1,484 @@
+use super::*;
+use crate::decode::{decode_insns, format_gas};
+use alloc::string::ToString;
+
+const ADDR: u64 = 0xffff_ffff_8120_0000;
+
+// Instruction bytes, named by what they are (AT&T).
+const PUSH_R14: &[u8] = &[0x41, 0x56];
+const PUSH_RBX: &[u8] = &[0x53];
+const PUSH_RAX: &[u8] = &[0x50];
+const POP_RAX: &[u8] = &[0x58];
+const SUB_0X78_RSP: &[u8] = &[0x48, 0x83, 0xec, 0x78];
+const ADD_8_RSP: &[u8] = &[0x48, 0x83, 0xc4, 0x08];
+const SUB_0X1000_RSP: &[u8] = &[0x48, 0x81, 0xec, 0x00, 0x10, 0x00, 0x00];
+const XOR_EAX_EAX: &[u8] = &[0x31, 0xc0];
+const TEST_EDI_EDI: &[u8] = &[0x85, 0xff];
+const MOV_RDI_RBX: &[u8] = &[0x48, 0x89, 0xfb];
+// mov %gs:0x28,%rax
+const MOV_GS_RAX: &[u8] = &[0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0x00, 0x00, 0x00];
+// mov $0x1,%eax
+const MOV_1_EAX: &[u8] = &[0xb8, 0x01, 0x00, 0x00, 0x00];
+const RET: &[u8] = &[0xc3];
+const INT3: &[u8] = &[0xcc];
+const NOP: &[u8] = &[0x90];
+
+fn no_fixup(_: u64) -> bool {
+    false
+}
+
+fn facts(ibt: bool, fentry: bool) -> Facts<'static> {
+    Facts {
+        ibt,
+        fentry,
+        has_fixup: &no_fixup,
+    }
+}
+
+/// ENDBR, the fentry NOP, then `body`, then `ret; int3` and NOP padding.
+fn function(body: &[&[u8]]) -> Vec<u8> {
+    let mut code = Vec::new();
+    code.extend_from_slice(&ENDBR64);
+    code.extend_from_slice(&FENTRY_NOP);
+    for b in body {
+        code.extend_from_slice(b);
+    }
+    code.extend_from_slice(RET);
+    code.extend_from_slice(INT3);
+    code.extend_from_slice(&[0x90; 6]);
+    code
+}
+
+fn plan_of(body: &[&[u8]]) -> Result<Plan, Refusal> {
+    plan(&function(body), ADDR, &facts(true, true))
+}
+
+fn spans(p: &Plan) -> Vec<(usize, usize)> {
+    p.insns.iter().map(|i| (i.offset, i.len)).collect()
+}
+
+#[test]
+fn vfs_statfs_prologue() {
+    let p = plan_of(&[PUSH_R14, PUSH_RBX, SUB_0X78_RSP, MOV_GS_RAX]).unwrap();
+    assert_eq!(p.prefix_len, 9);
+    assert_eq!(p.m(), 4);
+    assert_eq!(spans(&p), [(9, 2), (11, 1), (12, 4), (16, 9)]);
+    assert_eq!(p.stack_effects(), [8, 8, 0x78, 0]);
+    assert_eq!(p.depth_before(3), 0x88);
+    assert_eq!(p.region_end(), 25);
+    assert_eq!(p.insns[0].original, PUSH_R14);
+    assert_eq!(p.insns[0].replacement, [0x54, 0x90]);
+    assert_eq!(p.insns[1].replacement, [0x54]);
+    assert_eq!(p.insns[2].replacement, [0x54, 0x0f, 0x1f, 0x00]);
+    // IM: jmp with a zero displacement, then a 4-byte NOP.
+    assert_eq!(p.insns[3].replacement, [0xe9, 0, 0, 0, 0, 0x0f, 0x1f, 0x40, 0x00]);
+    assert!(!p.insns.iter().any(|i| i.is_call));
+}
+
+#[test]
+fn first_instruction_long_gives_a_region_of_one() {
+    let p = plan_of(&[MOV_1_EAX]).unwrap();
+    assert_eq!(spans(&p), [(9, 5)]);
+    assert_eq!(p.insns[0].replacement, [0xe9, 0, 0, 0, 0]);
+}
+
+#[test]
+fn replacements_keep_every_boundary() {
+    let p = plan_of(&[PUSH_R14, TEST_EDI_EDI, MOV_RDI_RBX, PUSH_RBX, SUB_0X78_RSP, MOV_GS_RAX]).unwrap();
+    for (index, i) in p.insns.iter().enumerate() {
+        assert_eq!(i.replacement.len(), i.len);
+        let decoded = decode_insns(&i.replacement, 0, 16).unwrap();
+        if index + 1 < p.m() {
+            assert_eq!(format_gas(&decoded[0].insn), "push %rsp");
+            assert!(decoded.len() <= 2);
+        } else {
+            assert_eq!(decoded[0].insn.mnemonic(), Mnemonic::Jmp);
+        }
+        assert_eq!(decoded.iter().map(|d| d.len).sum::<usize>(), i.len);
+    }
+}
+
+#[test]
+fn sealed_endbr_is_skipped_with_ibt_only() {
+    let mut code = function(&[PUSH_RBX, MOV_GS_RAX]);
+    code[..4].copy_from_slice(&SEALED_ENDBR);
+    assert_eq!(plan(&code, ADDR, &facts(true, true)).unwrap().prefix_len, 9);
+    assert_eq!(
+        plan(&code, ADDR, &facts(false, true)),
+        Err(Refusal::FentrySite {
+            offset: 0,
+            found: FentrySite::Other
+        })
+    );
+}
+
+#[test]
+fn no_endbr_no_fentry() {
+    // A function without ENDBR (not address-taken) and with fentry.
+    let mut code = FENTRY_NOP.to_vec();
+    code.extend_from_slice(PUSH_RBX);
+    code.extend_from_slice(MOV_GS_RAX);
+    code.extend_from_slice(RET);
+    assert_eq!(plan(&code, ADDR, &facts(true, true)).unwrap().prefix_len, 5);
+    // notrace: no fentry site; the NOP would be an ordinary instruction.
+    let p = plan(&code[5..], ADDR, &facts(true, false)).unwrap();
+    assert_eq!(p.prefix_len, 0);
+    assert_eq!(spans(&p), [(0, 1), (1, 9)]);
+    // ENDBR but no fentry.
+    let mut code = ENDBR64.to_vec();
+    code.extend_from_slice(PUSH_RBX);
+    code.extend_from_slice(MOV_GS_RAX);
+    code.extend_from_slice(RET);
+    assert_eq!(plan(&code, ADDR, &facts(true, false)).unwrap().prefix_len, 4);
+    // An ENDBR is never part of the region, even when told ibt = false.
+    assert_eq!(plan(&code, ADDR, &facts(false, false)).unwrap().prefix_len, 4);
+}
+
+#[test]
+fn fentry_site_in_use_is_refused() {
+    for (first, found) in [
+        (0xe8, FentrySite::Call),
+        (0xe9, FentrySite::Jmp),
+        (0xcc, FentrySite::Int3),
+        (0x55, FentrySite::Other),
+    ] {
+        let mut code = function(&[PUSH_RBX, MOV_GS_RAX]);
+        code[4] = first;
+        let r = plan(&code, ADDR, &facts(true, true)).unwrap_err();
+        assert_eq!(r, Refusal::FentrySite { offset: 4, found });
+        assert!(r.to_string().starts_with("fentry site at +0x4 holds "), "{r}");
+    }
+}
+
+#[test]
+fn too_short_and_no_long_instruction() {
+    assert_eq!(
+        plan(&ENDBR64, ADDR, &facts(true, true)),
+        Err(Refusal::TooShort { len: 4 })
+    );
+    let mut code = ENDBR64.to_vec();
+    code.extend_from_slice(&FENTRY_NOP);
+    code.extend_from_slice(&[0x31, 0xc0, 0xc3]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::LeavesRegion { offset: 11 })
+    );
+    code.truncate(11);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::TooShort { len: 11 })
+    );
+    // The region runs into a truncated instruction.
+    code.extend_from_slice(&MOV_GS_RAX[..4]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::TooShort { len: 15 })
+    );
+    let body: Vec<&[u8]> = core::iter::repeat_n(XOR_EAX_EAX, 16).chain([MOV_1_EAX]).collect();
+    assert_eq!(plan_of(&body), Err(Refusal::NoLongInstruction { offset: 9 }));
+    // 15 short ones and the long one as the 16th: fine.
+    let body: Vec<&[u8]> = core::iter::repeat_n(XOR_EAX_EAX, 15).chain([MOV_1_EAX]).collect();
+    assert_eq!(plan_of(&body).unwrap().m(), 16);
+}
+
+#[test]
+fn each_refused_instruction() {
+    let cases: &[(&[u8], Refusal)] = &[
+        (&[0xcc], Refusal::Int3 { offset: 9 }),
+        (&[0xf1], Refusal::Interrupt { offset: 9 }),
+        (&[0xcd, 0x80], Refusal::Interrupt { offset: 9 }),
+        (&[0x0f, 0x0b], Refusal::Ud { offset: 9 }),
+        (&[0x0f, 0xb9, 0xc0], Refusal::Ud { offset: 9 }),
+        (&[0xf4], Refusal::Hlt { offset: 9 }),
+        (&[0x54], Refusal::PushRsp { offset: 9 }),
+        (&[0x5c], Refusal::RspWrite { offset: 9 }),
+        (&[0xc9], Refusal::RspWrite { offset: 9 }),
+        (&[0xc8, 0x08, 0x00, 0x00], Refusal::RspWrite { offset: 9 }),
+        (&[0x48, 0x89, 0xc4], Refusal::RspWrite { offset: 9 }),
+        (&[0x48, 0x8d, 0x64, 0x24, 0x08], Refusal::RspWrite { offset: 9 }),
+        (&[0x48, 0x83, 0xe4, 0xf0], Refusal::RspWrite { offset: 9 }),
+        (&[0x48, 0x29, 0xc4], Refusal::RspWrite { offset: 9 }),
+        (&[0x83, 0xec, 0x08], Refusal::RspWrite { offset: 9 }), // sub $8,%esp
+        (&[0x48, 0x94], Refusal::RspWrite { offset: 9 }),       // xchg %rax,%rsp
+        (&[0x66, 0x53], Refusal::OddStackEffect { offset: 9 }), // push %bx
+        (&[0x48, 0x83, 0xec, 0x04], Refusal::OddStackEffect { offset: 9 }),
+        (
+            &[0x48, 0x81, 0xec, 0x00, 0x00, 0x01, 0x00],
+            Refusal::OddStackEffect { offset: 9 },
+        ),
+        (POP_RAX, Refusal::StackBelowEntry { offset: 9 }),
+        (ADD_8_RSP, Refusal::StackBelowEntry { offset: 9 }),
+        (&[0xff, 0xd0], Refusal::IndirectBranch { offset: 9 }), // call *%rax
+        (&[0xff, 0xe0], Refusal::IndirectBranch { offset: 9 }), // jmp *%rax
+        (&[0xff, 0x15, 0, 0, 0, 0], Refusal::IndirectBranch { offset: 9 }), // call *0(%rip)
+        (&[0x0f, 0x05], Refusal::PrivilegedFlow { offset: 9 }), // syscall
+        (&[0x48, 0x0f, 0x07], Refusal::PrivilegedFlow { offset: 9 }), // sysretq
+        (&[0x48, 0xcf], Refusal::PrivilegedFlow { offset: 9 }), // iretq
+        (&[0x0f, 0x01, 0xf8], Refusal::PrivilegedFlow { offset: 9 }), // swapgs
+        (&[0xcb], Refusal::PrivilegedFlow { offset: 9 }),       // lret
+        (&[0x0f, 0x01, 0xd5], Refusal::Transactional { offset: 9 }), // xend
+        (RET, Refusal::LeavesRegion { offset: 9 }),
+        (&[0xeb, 0x00], Refusal::LeavesRegion { offset: 9 }),
+        (&[0x06], Refusal::Undecodable { offset: 9 }),
+    ];
+    for (insn, refusal) in cases {
+        let got = plan_of(&[insn, MOV_GS_RAX]);
+        assert_eq!(got.as_ref().err(), Some(refusal), "{insn:02x?}: {got:?}");
+        assert!(!refusal.to_string().is_empty());
+    }
+    // Later in the region: offsets follow.
+    assert_eq!(
+        plan_of(&[PUSH_RBX, &[0xcc], MOV_GS_RAX]),
+        Err(Refusal::Int3 { offset: 10 })
+    );
+    assert_eq!(
+        Refusal::Int3 { offset: 9 }.to_string(),
+        "region has int3 at +0x9 (a kprobe or text_poke in progress)"
+    );
+}
+
+#[test]
+fn allowed_stack_changes_have_their_effects() {
+    let p = plan_of(&[
+        PUSH_RAX,
+        &[0x9c],
+        &[0x9d],
+        POP_RAX,
+        &[0x6a, 0x01],
+        ADD_8_RSP,
+        SUB_0X78_RSP,
+        SUB_0X1000_RSP,
+    ])
+    .unwrap();
+    assert_eq!(p.stack_effects(), [8, 8, -8, -8, 8, -8, 0x78, 0x1000]);
+    // sub $-0x80,%rsp is an add of 0x80.
+    let p = plan_of(&[SUB_0X78_RSP, PUSH_RBX, &[0x48, 0x83, 0xec, 0x80], MOV_GS_RAX]).unwrap();
+    assert_eq!(p.stack_effects(), [0x78, 8, -0x80, 0]);
+    // push of a memory operand and of %fs.
+    let p = plan_of(&[&[0xff, 0x74, 0x24, 0x08], &[0x0f, 0xa0], MOV_GS_RAX]).unwrap();
+    assert_eq!(p.stack_effects(), [8, 8, 0]);
+}
+
+#[test]
+fn exception_fixup_is_refused() {
+    let code = function(&[PUSH_RBX, MOV_GS_RAX]);
+    let fixup_at = |a: u64| a == ADDR + 10;
+    let f = Facts {
+        ibt: true,
+        fentry: true,
+        has_fixup: &fixup_at,
+    };
+    assert_eq!(plan(&code, ADDR, &f), Err(Refusal::ExceptionFixup { offset: 10 }));
+    // Past the region it does not matter.
+    let fixup_after = |a: u64| a == ADDR + 19;
+    let f = Facts {
+        ibt: true,
+        fentry: true,
+        has_fixup: &fixup_after,
+    };
+    assert!(plan(&code, ADDR, &f).is_ok());
+}
+
+#[test]
+fn call_rel32_is_allowed_as_im() {
+    // push %rbx; call +0x100
+    let p = plan_of(&[PUSH_RBX, &[0xe8, 0x00, 0x01, 0x00, 0x00]]).unwrap();
+    assert_eq!(p.m(), 2);
+    assert!(p.insns[1].is_call);
+    assert_eq!(p.insns[1].stack_effect, 0);
+    // In low memory the return address does not fit push imm32.
+    let code = function(&[PUSH_RBX, &[0xe8, 0x00, 0x01, 0x00, 0x00]]);
+    assert_eq!(
+        plan(&code, 0x1_0000_0000, &facts(true, true)),
+        Err(Refusal::ReturnAddressTooWide { offset: 10 })
+    );
+    assert!(plan(&code, 0x1000, &facts(true, true)).is_ok());
+}
+
+#[test]
+fn rip_relative_operands() {
+    // mov 0x1000(%rip),%rax: fine.
+    let p = plan_of(&[PUSH_RBX, &[0x48, 0x8b, 0x05, 0x00, 0x10, 0x00, 0x00]]).unwrap();
+    assert_eq!(p.m(), 2);
+    // lea -0x8(%rip),%rax points at push %rbx, inside the region.
+    assert_eq!(
+        plan_of(&[PUSH_RBX, &[0x48, 0x8d, 0x05, 0xf8, 0xff, 0xff, 0xff]]),
+        Err(Refusal::RipRelIntoRegion { offset: 10 })
+    );
+    // lea -0xb(%rip),%rax points at the fentry NOP, before the region: fine.
+    assert!(plan_of(&[PUSH_RBX, &[0x48, 0x8d, 0x05, 0xf5, 0xff, 0xff, 0xff]]).is_ok());
+}
+
+/// The function body: region, then `tail` (later code), ret, padding.
+fn with_tail(region: &[&[u8]], tail: &[&[u8]]) -> Vec<u8> {
+    let mut all: Vec<&[u8]> = region.to_vec();
+    all.extend_from_slice(tail);
+    function(&all)
+}
+
+#[test]
+fn back_edges_to_the_entry_are_refused() {
+    // Region: push %rbx (+9), mov %gs:..(+10..+19). Tail at +19.
+    // jne back to I1 (+9): from +19, rel8 = 9 - 21 = -12.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0x75, 0xf4]]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::BackEdgeToEntry { from: 19, to: 9 })
+    );
+    // jmp back to +0 (the ENDBR): also a back-edge.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0xeb, 0xeb]]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::BackEdgeToEntry { from: 19, to: 0 })
+    );
+    // jmp into the fentry NOP.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0xeb, 0xf0]]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::BackEdgeToEntry { from: 19, to: 5 })
+    );
+    // jne to I2 (+10): fine.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0x75, 0xf5]]);
+    assert_eq!(plan(&code, ADDR, &facts(true, true)).map(|p| p.m()), Ok(2));
+    // jne to IM+1 (+19): fine.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0x90], &[0x75, 0xfd]]);
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+    // jne into the middle of IM (+11).
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0x75, 0xf6]]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::BranchIntoInstruction { from: 19, to: 11 })
+    );
+    // A jne rel32 far ahead and one outside the function are ignored.
+    let code = with_tail(
+        &[PUSH_RBX, MOV_GS_RAX],
+        &[
+            &[0x0f, 0x85, 0x00, 0x00, 0x01, 0x00],
+            &[0x0f, 0x85, 0x00, 0x00, 0x00, 0x80],
+        ],
+    );
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+}
+
+#[test]
+fn branches_inside_the_region() {
+    // test %edi,%edi; je IM; xor %eax,%eax; IM: depth agrees (xor has none).
+    let p = plan_of(&[TEST_EDI_EDI, &[0x74, 0x02], XOR_EAX_EAX, MOV_GS_RAX]).unwrap();
+    assert_eq!(p.m(), 4);
+    // test; je IM; push %rbx; IM: IM would be reached at depth 0 and 8.
+    assert_eq!(
+        plan_of(&[TEST_EDI_EDI, &[0x74, 0x01], PUSH_RBX, MOV_GS_RAX]),
+        Err(Refusal::BranchChangesDepth { from: 11, to: 14 })
+    );
+    // A jcc from IM (rel32) back to I2 at the same depth: fine (a loop).
+    // push %rbx; xor; jne I2 (+10) from +12, 6 bytes: rel32 = 10 - 18 = -8.
+    let p = plan_of(&[PUSH_RBX, XOR_EAX_EAX, &[0x0f, 0x85, 0xf8, 0xff, 0xff, 0xff]]).unwrap();
+    assert_eq!(p.m(), 3);
+    // The same loop back over a push changes the depth.
+    // push %rbx; push %rbx; jne I2 (+10) from +11: rel32 = 10 - 17 = -7.
+    assert_eq!(
+        plan_of(&[PUSH_RBX, PUSH_RBX, &[0x0f, 0x85, 0xf9, 0xff, 0xff, 0xff]]),
+        Err(Refusal::BranchChangesDepth { from: 11, to: 10 })
+    );
+}
+
+#[test]
+fn calls_into_the_region() {
+    // A call to the entry (recursion) later in the function is a new call.
+    // call from +19 (5 bytes) to +0: rel32 = -24.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0xe8, 0xe8, 0xff, 0xff, 0xff]]);
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+    // A call to I2: refused.
+    let code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0xe8, 0xf2, 0xff, 0xff, 0xff]]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::CallIntoRegion { from: 19, to: 10 })
+    );
+}
+
+#[test]
+fn trailing_padding_and_undecodable_bytes() {
+    // Garbage after int3 padding: stop quietly.
+    let mut code = function(&[PUSH_RBX, MOV_GS_RAX]);
+    code.extend_from_slice(&[0xcc, 0x06, 0x06]);
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+    // A truncated NOP at the very end of the padding.
+    let mut code = function(&[PUSH_RBX, MOV_GS_RAX]);
+    code.extend_from_slice(&[0x0f, 0x1f]);
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+    // Garbage right after code: refused, a branch could hide there.
+    let mut code = with_tail(&[PUSH_RBX, MOV_GS_RAX], &[&[0x06], NOP]);
+    assert_eq!(
+        plan(&code, ADDR, &facts(true, true)),
+        Err(Refusal::Undecodable { offset: 19 })
+    );
+    code.truncate(19);
+    code.extend_from_slice(&[0xc3, 0xcc, 0x06]);
+    assert!(plan(&code, ADDR, &facts(true, true)).is_ok());
+}
+
+#[test]
+fn write_methods_follow_alignment() {
+    let code = function(&[PUSH_R14, PUSH_RBX, SUB_0X78_RSP, MOV_GS_RAX]);
+    // Spans: (9,2) (11,1) (12,4) (16,9).
+    for (base, expect) in [
+        (
+            ADDR,
+            [
+                WriteMethod::Window8 { start: ADDR + 8 },
+                WriteMethod::Window8 { start: ADDR + 8 },
+                WriteMethod::Window8 { start: ADDR + 8 },
+                WriteMethod::Window16 { start: ADDR + 16 }, // +16..=+24
+            ],
+        ),
+        (
+            ADDR + 3,
+            [
+                WriteMethod::Window8 { start: ADDR + 8 },
+                WriteMethod::Window8 { start: ADDR + 8 },
+                WriteMethod::Trap, // +15..=+18 crosses +16
+                WriteMethod::Window16 { start: ADDR + 16 },
+            ],
+        ),
+        (
+            ADDR + 7,
+            [
+                WriteMethod::Window8 { start: ADDR + 16 },
+                WriteMethod::Window8 { start: ADDR + 16 },
+                WriteMethod::Window8 { start: ADDR + 16 },
+                WriteMethod::Window16 { start: ADDR + 16 },
+            ],
+        ),
+        (
+            ADDR + 13,
+            [
+                WriteMethod::Window8 { start: ADDR + 16 },
+                WriteMethod::Window8 { start: ADDR + 24 },
+                WriteMethod::Window8 { start: ADDR + 24 },
+                WriteMethod::Trap, // +29..=+37 crosses +32
+            ],
+        ),
+    ] {
+        let p = plan(&code, base, &facts(true, true)).unwrap();
+        let got: Vec<WriteMethod> = p.insns.iter().map(|i| i.write).collect();
+        assert_eq!(got, expect, "function at {base:#x}");
+        for i in &p.insns {
+            let a = base + i.offset as u64;
+            if let Some((start, size)) = i.write.window() {
+                assert!(start <= a && a + i.len as u64 <= start + size as u64);
+                assert_eq!(start % size as u64, 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn refusal_kinds_are_distinct_names() {
+    let r = [
+        Refusal::Int3 { offset: 1 },
+        Refusal::Int3 { offset: 2 },
+        Refusal::Ud { offset: 1 },
+    ];
+    assert_eq!(r[0].kind(), r[1].kind());
+    assert_ne!(r[0].kind(), r[2].kind());
+}

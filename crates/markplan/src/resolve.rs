@@ -1,0 +1,183 @@
+//! The resolver's decision: from the words on a thread's stack, where that
+//! thread was in the region, how many marks to pop and where to continue.
+//!
+//! Indices are 0-based like `Plan::insns`: index 0 is I1, index M-1 is IM.
+//! `effects[i]` is the static stack effect of `insns[i]` (bytes pushed), and
+//! `depth(K)` = effects[0] + ... + effects[K-1], the bytes I1..IK pushed
+//! before a thread reaches index K on the original path.
+//!
+//! # The decision
+//!
+//! A mark (`push %rsp`) leaves a slot at address A holding A + 8. Let r be the
+//! number of consecutive mark-like slots from `sp` upward, bounded by the
+//! number of marks the position allows (M-1 at the stub, `index` at a trap
+//! before `insns[index]`). A candidate c in 0..=r says: the thread ran the
+//! originals up to index K-1 and then c marks, with K = M-1-c at the stub
+//! (K = `index`-c at a trap). Under it, the return address is the word at
+//! byte offset 8c + depth(K) from `sp`. A candidate is consistent when that
+//! word is a text address. The resolver takes the LARGEST consistent c:
+//! `RunHook { pop: M-1 }` at the stub when K = 0 and the hook is active,
+//! otherwise `Resume { pop: c, index: K }`; at a trap it always resumes.
+//!
+//! # Why this is right, and what it assumes
+//!
+//! Let c* be the truth: the thread ran the originals up to K*-1 (from the
+//! entry, or from a jump-in at some Ij, which objtool guarantees is reached at
+//! depth(j)), then c* marks. The c* words above `sp` are marks, so r >= c*;
+//! above them lies the frame I1..IK*-1 built, then the return address. The
+//! return address is a text address (it must be in what `is_text` accepts:
+//! the kernel side should use `kernel_text_address()`, which covers modules,
+//! ftrace and BPF trampolines), never a stack address, so the run cannot
+//! pass it. So c* is a consistent candidate, and the chosen c >= c*.
+//!
+//! DESIGN-NOTES.md says the static depths make exactly one candidate
+//! consistent. That is false: c > c* is consistent whenever the words
+//! c*..c-1 of the true frame are mark-like and the word at 8c + depth(K)
+//! holds a text address. Two ways this happens:
+//!
+//! (a) A pushed register that equals its own slot + 8. Region
+//! `push %rax; xor %eax,%eax; <5-byte insn>` entered with rax == the entry
+//! RSP E (the address of the return slot, i.e. rax's own slot + 8): after
+//! `push %rax` and one mark the stack is [E-8][E][ret], and after two marks
+//! from the entry it is [E-8][E][ret] too (the first mark stores E).
+//! c = 2 (K = 0) and c = 1 (K = 1) give identical images and the same return
+//! slot; memory alone cannot tell them apart. Here the larger c is still correct whenever the extra
+//! instructions IK..IK*-1 between the two interpretations are all pure
+//! pushes (`push reg`/`push imm`: they write only their slot and RSP, read
+//! only registers they do not change, and leave the flags alone). Popping
+//! their slots and re-executing them from P stores the same values in the
+//! same slots and reaches the same machine state as continuing at K*; and
+//! running the hook (K = 0) with the current registers is a fresh call with
+//! the same arguments, because the pushes changed no register. The same holds
+//! for `sub $8,%rsp`, whose slot is uninitialised and whose flags depend only
+//! on RSP, which is the same on re-execution.
+//!
+//! (b) Stale stack memory. `sub $N,%rsp` leaves old contents in its area,
+//! and the bottom word of that area sits directly above the marks. A
+//! mark-like stale word there (a slot an earlier frame pushed with
+//! `push %rsp`, or a stored pointer to the next word) makes a larger c
+//! possible; if the instructions it skips are not pure pushes (here: the
+//! sub itself, and anything not a push after it), re-executing them from P
+//! would be wrong. Two guards: the kernel side zeroes every mark slot it
+//! pops (the stub and the int3 handler), which removes the main source of
+//! mark-like stale words, the marks of earlier calls; and the larger
+//! candidate must also find a text address exactly at its return slot,
+//! which is where the true frame holds a pushed register or stale data.
+//!
+//! The residual assumption, stated honestly: the word directly above the
+//! true marks is not mark-like, unless the instructions that a larger
+//! consistent candidate would re-execute are pure pushes; or if it is, the
+//! larger candidate's return slot does not hold a text address. A false
+//! choice needs a pushed register (or stale word) that holds exactly its own
+//! slot address + 8, AND a text address in a second exact place, AND
+//! instructions between the two interpretations that are not pure pushes.
+//! Compiled prologues push callee-saved registers, which rarely hold an
+//! address of the current stack, let alone that one; mark slots are zeroed.
+//! This is an argument about likelihood, not a proof; closing the hole
+//! exactly would need a stricter region rule or a second witness on the
+//! stack, at a cost in coverage.
+//!
+//! When no candidate checks out the result is `Inconsistent`: the stack is
+//! not one the region can produce (a bug, or a return address outside
+//! `is_text`). The kernel side cannot continue the thread correctly then.
+
+/// Where the resolver was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// At the stub: the thread executed IM's `jmp`.
+    Stub,
+    /// At an int3 over the first byte of `insns[index]` (not yet executed).
+    Trap { index: usize },
+}
+
+/// What the thread does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Pop `pop` marks (M-1) and run the hook: this is a new call.
+    RunHook { pop: usize },
+    /// Pop `pop` marks and continue at the pseudo-original's entry for
+    /// `insns[index]`.
+    Resume { pop: usize, index: usize },
+    /// No candidate checks out.
+    Inconsistent,
+}
+
+/// Whether the word at `word` (index from `sp`) is a mark: it holds its own
+/// address + 8.
+fn is_mark(words: &[u64], sp: u64, word: usize) -> bool {
+    let slot = sp.wrapping_add((word as u64).wrapping_mul(8));
+    words.get(word) == Some(&slot.wrapping_add(8))
+}
+
+/// depth(K) in words, or None when it is negative or not whole words.
+fn depth_words(effects: &[i32], k: usize) -> Option<usize> {
+    let depth: i64 = effects.iter().take(k).map(|&e| i64::from(e)).sum();
+    if depth < 0 || depth % 8 != 0 {
+        return None;
+    }
+    usize::try_from(depth / 8).ok()
+}
+
+/// The number of consecutive mark-like words from `sp`, at most `bound`.
+pub fn count_marks(words: &[u64], sp: u64, bound: usize) -> usize {
+    (0..bound).take_while(|&w| is_mark(words, sp, w)).count()
+}
+
+/// The resolver's decision. `words` are the stack words from `sp` upward
+/// (at least [`words_needed`] of them when available; missing words count
+/// as neither marks nor text). `effects` are the region's stack effects
+/// (`Plan::stack_effects`, M of them).
+pub fn resolve(
+    words: &[u64],
+    sp: u64,
+    effects: &[i32],
+    at: Position,
+    hook_active: bool,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Decision {
+    let m = effects.len();
+    if m == 0 {
+        return Decision::Inconsistent;
+    }
+    // `first`: the index the thread would run next with no marks.
+    let first = match at {
+        Position::Stub => m - 1,
+        Position::Trap { index } if index < m => index,
+        Position::Trap { .. } => return Decision::Inconsistent,
+    };
+    let run = count_marks(words, sp, first);
+    for c in (0..=run).rev() {
+        let k = first - c;
+        let Some(ret) = depth_words(effects, k).and_then(|d| d.checked_add(c)) else {
+            continue;
+        };
+        if !words.get(ret).is_some_and(|&w| is_text(w)) {
+            continue;
+        }
+        return match at {
+            Position::Stub if k == 0 && hook_active => Decision::RunHook { pop: c },
+            _ => Decision::Resume { pop: c, index: k },
+        };
+    }
+    Decision::Inconsistent
+}
+
+/// How many stack words from `sp` the resolver may read for a region with
+/// these stack effects: the marks and the deepest return slot of any
+/// candidate, at the stub or at any trap.
+pub fn words_needed(effects: &[i32]) -> usize {
+    let m = effects.len();
+    (0..m)
+        .map(|k| {
+            let marks = m.saturating_sub(1).saturating_sub(k);
+            depth_words(effects, k)
+                .unwrap_or(0)
+                .saturating_add(marks)
+                .saturating_add(1)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
