@@ -21,37 +21,43 @@ pub(crate) struct Selected {
 }
 
 impl Selected {
+    /// Nothing selected yet.
+    pub(crate) fn empty() -> Self {
+        Selected { name: [0; SYMBOL_MAX + 1] }
+    }
+
     /// Selects `name`; the name must resolve to a function.
     pub(crate) fn new(name: &[u8]) -> Result<Self> {
         let mut s = Selected { name: [0; SYMBOL_MAX + 1] };
-        s.set(name)?;
+        s.set(name, "decode")?;
         Ok(s)
     }
 
-    fn set(&mut self, input: &[u8]) -> Result {
+    /// Selects the function a write names; `file` prefixes dmesg reasons.
+    pub(crate) fn set(&mut self, input: &[u8], file: &str) -> Result {
         let name = parse_symbol(input).map_err(|e| {
-            pr_info!("decode: {}\n", e);
+            pr_info!("{}: {}\n", file, e);
             EINVAL
         })?;
         let mut buf = [0u8; SYMBOL_MAX + 1];
         buf[..name.len()].copy_from_slice(name.as_bytes());
         let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
         symbol::resolve(cname).map_err(|e| {
-            pr_info!("decode: cannot resolve '{}' (errno {})\n", name, e.to_errno());
+            pr_info!("{}: cannot resolve '{}' (errno {})\n", file, name, e.to_errno());
             e
         })?;
         self.name = buf;
         Ok(())
     }
 
-    fn name(&self) -> &CStr {
+    pub(crate) fn name(&self) -> &CStr {
         let len = self.name.iter().position(|&b| b == 0).unwrap_or(SYMBOL_MAX);
         CStr::from_bytes_with_nul(&self.name[..=len]).unwrap_or(kernel::c_str!(""))
     }
 }
 
 pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
-    selected.lock().set(input)
+    selected.lock().set(input, "decode")
 }
 
 pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {
@@ -61,7 +67,7 @@ pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result
     let func = symbol::resolve(name)?;
     let mut bytes = [0u8; MAX_BYTES];
     let len = func.size.min(MAX_BYTES);
-    text::read(func.start, &mut bytes[..len])?;
+    text::read(func.start as u64, &mut bytes[..len])?;
     let code = &bytes[..len];
     // A function cut at MAX_BYTES may end in a partial instruction; list the
     // whole ones before it.

@@ -14,6 +14,9 @@
 #include <linux/string.h>
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/workqueue.h>
 
 #include "glue.h"
 
@@ -32,11 +35,14 @@ bool markpatch_may_sleep(void)
  * ENDBR, so the function's start comes from kallsyms (sprint_symbol gives the
  * offset into the symbol and its size).
  *
- * Returns 0 and fills @start and @size, or a negative errno:
+ * Returns 0 and fills @start, @size and @fentry (whether the function has
+ * the ftrace fentry NOP, kprobes being put there through ftrace), or a
+ * negative errno:
  * -ENOENT: no such symbol; other errnos come from register_kprobe
  * (-EINVAL for blacklisted or non-text addresses, -EILSEQ, ...).
  */
-int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size)
+int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size,
+			     bool *fentry)
 {
 	struct kprobe kp = { .symbol_name = name, .flags = KPROBE_FLAG_DISABLED };
 	char buf[KSYM_SYMBOL_LEN];
@@ -49,6 +55,8 @@ int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned lo
 	if (ret < 0)
 		return ret;
 	addr = (unsigned long)kp.addr;
+	/* kprobes puts a probe on an ftrace site through ftrace: the fentry NOP. */
+	*fentry = kp.flags & KPROBE_FLAG_FTRACE;
 	unregister_kprobe(&kp);
 
 	/* "name+0x4/0x1a0 [module]" */
@@ -91,4 +99,91 @@ int markpatch_call_atomic(int (*fn)(void *), void *data)
 	ret = fn(data);
 	local_irq_restore(flags);
 	return ret;
+}
+
+/*
+ * May kprobes put a probe at @addr? A disabled probe is registered and
+ * removed at once; the kernel refuses addresses that are not instruction
+ * boundaries, jump-label and static-call sites, bug-table (ud2) entries and
+ * blacklisted or entry code. Returns 0 or its errno.
+ */
+int markpatch_probe_check(unsigned long addr)
+{
+	struct kprobe kp = { .addr = (kprobe_opcode_t *)addr, .flags = KPROBE_FLAG_DISABLED };
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret < 0)
+		return ret;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+/*
+ * Copies up to @n stack words from @sp into @words, stopping at the first
+ * word that cannot be read (the top of the stack). Returns how many were
+ * read. Safe in the int3 handler's context.
+ */
+size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (copy_from_kernel_nofault(&words[i], (const void *)(sp + 8 * i), 8))
+			break;
+	return i;
+}
+
+bool markpatch_config_ibt(void)
+{
+	return IS_ENABLED(CONFIG_X86_KERNEL_IBT);
+}
+
+void markpatch_sleep_ms(unsigned int ms)
+{
+	msleep(ms);
+}
+
+void markpatch_synchronize_rcu_tasks(void)
+{
+	synchronize_rcu_tasks();
+}
+
+void markpatch_synchronize_rcu(void)
+{
+	synchronize_rcu();
+}
+
+bool markpatch_module_get(struct module *owner)
+{
+	return try_module_get(owner);
+}
+
+void markpatch_module_put(struct module *owner)
+{
+	module_put(owner);
+}
+
+struct fresh_stack_work {
+	struct work_struct work;
+	void (*fn)(void);
+};
+
+static void fresh_stack_fn(struct work_struct *work)
+{
+	container_of(work, struct fresh_stack_work, work)->fn();
+}
+
+/*
+ * Runs @fn() in a kworker, whose stack is nearly empty, and waits for it:
+ * for initialisers with large stack frames (iced-x86's lazy tables).
+ */
+void markpatch_run_on_fresh_stack(void (*fn)(void))
+{
+	struct fresh_stack_work w = { .fn = fn };
+
+	INIT_WORK_ONSTACK(&w.work, fresh_stack_fn);
+	schedule_work(&w.work);
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
 }

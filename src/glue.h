@@ -11,7 +11,18 @@
 
 /* src/glue.c */
 bool markpatch_may_sleep(void);
-int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size);
+int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size,
+			     bool *fentry);
+int markpatch_probe_check(unsigned long addr);
+size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
+bool markpatch_config_ibt(void);
+void markpatch_sleep_ms(unsigned int ms);
+void markpatch_run_on_fresh_stack(void (*fn)(void));
+void markpatch_synchronize_rcu_tasks(void);
+void markpatch_synchronize_rcu(void);
+struct module;
+bool markpatch_module_get(struct module *owner);
+void markpatch_module_put(struct module *owner);
 int markpatch_read_text(void *dst, unsigned long addr, size_t len);
 int markpatch_call_atomic(int (*fn)(void *), void *data);
 
@@ -20,12 +31,33 @@ void markpatch_sync_cores(void);
 int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new);
 int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len);
 
+/* src/int3.c */
+int markpatch_int3_register(void);
+void markpatch_int3_unregister(void);
+
+/* src/params.c */
+const char *markpatch_param_symbol(void);
+const char *markpatch_param_hook(void);
+unsigned int markpatch_param_install_delay_ms(void);
+
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);
 void markpatch_sysfs_remove(void);
+void *markpatch_sysfs_patch_add(const char *symbol);
+void markpatch_sysfs_patch_remove(void *dir);
+
+/* src/entry.S */
+void markpatch_fail_trampoline(void);
+void markpatch_filter_trampoline(void);
+void markpatch_resolver_entry(void);
+
+/* src/resolver.rs */
+struct pt_regs;
+bool markpatch_int3(unsigned long *ip, unsigned long *sp);
 
 /* src/sysfs.rs */
 ssize_t markpatch_sysfs_show(const char *attr, char *buf);
 ssize_t markpatch_sysfs_store(const char *attr, const char *buf, size_t len);
+ssize_t markpatch_patch_show(const char *symbol, const char *attr, char *buf);
 
 #endif

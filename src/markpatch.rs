@@ -8,9 +8,17 @@ use kernel::prelude::*;
 use kernel::sync::{new_mutex, Mutex};
 
 mod alloc_selftest;
+mod arena;
+mod control;
 mod decode_file;
 mod errno;
+mod hook_api;
+mod hooks;
+mod patch;
+mod report;
+mod resolver;
 mod symbol;
+mod sync;
 mod sysfs;
 mod text;
 
@@ -22,44 +30,127 @@ module! {
     license: "GPL",
 }
 
-/// The function decoded at load time, so that the module shows it works on a
-/// live kernel as soon as it is loaded.
+/// A vector of `len` copies of `value`, allocated fallibly.
+fn vec_filled<T: Clone>(len: usize, value: T) -> Result<alloc::vec::Vec<T>> {
+    let mut v = alloc::vec::Vec::new();
+    v.try_reserve_exact(len).map_err(|_| ENOMEM)?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// Pushes onto a vector, allocating fallibly.
+fn try_push<T>(v: &mut alloc::vec::Vec<T>, value: T) -> Result {
+    v.try_reserve(1).map_err(|_| ENOMEM)?;
+    v.push(value);
+    Ok(())
+}
+
+/// The function `decode` shows at load, so that the module shows it works on
+/// a live kernel as soon as it is loaded.
 const DEFAULT_DECODE_SYMBOL: &[u8] = b"vfs_statfs";
 
-/// The state that sysfs reads and writes.
+extern "C" {
+    fn markpatch_int3_register() -> i32;
+    fn markpatch_int3_unregister();
+    fn markpatch_param_symbol() -> *const u8;
+    fn markpatch_param_hook() -> *const u8;
+    fn markpatch_run_on_fresh_stack(f: extern "C" fn());
+}
+
+extern "C" fn warm_up_iced() {
+    markplan::decode::warm_up();
+}
+
+/// The state that sysfs and the hook API work on.
 #[pin_data]
 struct Shared {
     #[pin]
     decode: Mutex<decode_file::Selected>,
+    #[pin]
+    plan: Mutex<decode_file::Selected>,
+    #[pin]
+    control: Mutex<control::Control>,
+}
+
+/// The int3 handler (src/int3.c) while this value lives.
+struct Int3Handler;
+
+impl Int3Handler {
+    fn register() -> Result<Self> {
+        // SAFETY: registers a static notifier block once.
+        let ret = unsafe { markpatch_int3_register() };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Int3Handler)
+    }
+}
+
+impl Drop for Int3Handler {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; no patch (so no int3 of ours)
+        // is left when this drops.
+        unsafe { markpatch_int3_unregister() };
+    }
 }
 
 struct Markpatch {
-    // Declared first so that it is dropped first: the directory's callbacks
-    // use `shared`, and removing it waits for them to finish.
+    // Dropped in this order, after `drop` below reverted every patch: the
+    // directory first (its callbacks use `shared`; removal waits for them),
+    // then the int3 handler, then the state.
     _sysfs: sysfs::Directory,
-    _shared: Pin<KBox<Shared>>,
+    _int3: Int3Handler,
+    shared: Pin<KBox<Shared>>,
+}
+
+fn param(p: *const u8) -> Option<&'static str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a charp module parameter: NUL-terminated, alive for the
+    // module's lifetime.
+    let s = unsafe { kernel::str::CStr::from_char_ptr(p.cast()) };
+    s.to_str().ok().filter(|s| !s.is_empty())
 }
 
 impl kernel::Module for Markpatch {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // iced-x86 builds its decoder tables on first use, with allocation:
-        // do it here, in process context, never first in atomic context.
-        markplan::decode::warm_up();
+        // iced-x86 builds its tables on first use, with allocation and (for
+        // the formatter) a 10 KiB stack frame: do it now, in a kworker with a
+        // fresh stack, never first in atomic context or deep in a caller.
+        // SAFETY: runs the function and waits for it.
+        unsafe { markpatch_run_on_fresh_stack(warm_up_iced) };
         alloc_selftest::run()?;
 
+        let engine = patch::Engine::new()?;
         let selected = decode_file::Selected::new(DEFAULT_DECODE_SYMBOL)?;
+        let plan_selected = decode_file::Selected::empty();
         let shared = KBox::pin_init(
-            pin_init!(Shared { decode <- new_mutex!(selected, "markpatch::decode") }),
+            pin_init!(Shared {
+                decode <- new_mutex!(selected, "markpatch::decode"),
+                plan <- new_mutex!(plan_selected, "markpatch::plan"),
+                control <- new_mutex!(control::Control::new(engine), "markpatch::control"),
+            }),
             GFP_KERNEL,
         )?;
+        let int3 = Int3Handler::register()?;
         let dir = sysfs::Directory::create(shared.as_ref())?;
+        let module = Markpatch { _sysfs: dir, _int3: int3, shared };
+
+        // SAFETY: reads the module parameters' pointers.
+        let (sym, hook) = unsafe { (param(markpatch_param_symbol()), param(markpatch_param_hook())) };
+        if let Some(sym) = sym {
+            // On failure `module` drops: nothing is left installed.
+            control::install(&module.shared, sym, hook.unwrap_or("count"))?;
+        }
         pr_info!("loaded; /sys/kernel/markpatch/ ready\n");
-        Ok(Markpatch { _sysfs: dir, _shared: shared })
+        Ok(module)
     }
 }
 
 impl Drop for Markpatch {
     fn drop(&mut self) {
+        control::shutdown(&self.shared);
         pr_info!("unloaded\n");
     }
 }

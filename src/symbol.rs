@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Finding a kernel function by its kallsyms name.
+//! Finding a kernel function by its kallsyms name, and asking kprobes
+//! whether an address may be touched.
 
 use kernel::prelude::*;
 use kernel::str::CStr;
 
 extern "C" {
-    fn markpatch_resolve_symbol(name: *const u8, start: *mut usize, size: *mut usize) -> i32;
+    fn markpatch_resolve_symbol(name: *const u8, start: *mut usize, size: *mut usize, fentry: *mut bool) -> i32;
+    fn markpatch_probe_check(addr: usize) -> i32;
 }
 
 /// A function's address range as kallsyms knows it.
@@ -14,18 +16,32 @@ extern "C" {
 pub(crate) struct Function {
     pub(crate) start: usize,
     pub(crate) size: usize,
+    /// Whether it has the ftrace fentry NOP (kprobes probes it via ftrace).
+    pub(crate) fentry: bool,
 }
 
 /// Resolves `name` through a disabled kprobe (src/glue.c), which also refuses
-/// what kprobes may never touch (blacklisted, noinstr, entry code).
+/// what kprobes may never touch (blacklisted, noinstr, entry code) and
+/// anything that is not a function in kernel or module text.
 pub(crate) fn resolve(name: &CStr) -> Result<Function> {
-    let mut start = 0usize;
-    let mut size = 0usize;
-    // SAFETY: `name` is NUL-terminated and outlives the call; `start` and
-    // `size` are valid for writes.
-    let ret = unsafe { markpatch_resolve_symbol(name.as_char_ptr().cast(), &mut start, &mut size) };
+    let (mut start, mut size, mut fentry) = (0usize, 0usize, false);
+    // SAFETY: `name` is NUL-terminated and outlives the call; the out
+    // pointers are valid for writes.
+    let ret = unsafe { markpatch_resolve_symbol(name.as_char_ptr().cast(), &mut start, &mut size, &mut fentry) };
     if ret < 0 {
         return Err(Error::from_errno(ret));
     }
-    Ok(Function { start, size })
+    Ok(Function { start, size, fentry })
+}
+
+/// Whether kprobes accepts a probe at `addr`: an instruction boundary that
+/// is not a jump-label or static-call site, a bug-table entry or
+/// blacklisted code. Returns the kernel's errno otherwise.
+pub(crate) fn probe_check(addr: u64) -> Result {
+    // SAFETY: registers and removes a disabled kprobe; no memory is passed.
+    let ret = unsafe { markpatch_probe_check(addr as usize) };
+    if ret < 0 {
+        return Err(Error::from_errno(ret));
+    }
+    Ok(())
 }

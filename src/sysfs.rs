@@ -11,6 +11,7 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 
 use crate::Shared;
+// Shared is also reached from the exported hook API (src/hook_api.rs).
 
 extern "C" {
     fn markpatch_sysfs_create() -> i32;
@@ -20,7 +21,8 @@ extern "C" {
 /// sysfs gives show() one page.
 const PAGE: usize = 4096;
 
-/// The state the callbacks work on: set while the directory exists.
+/// The state the callbacks (and the exported hook API) work on: set while
+/// the directory exists.
 static SHARED: AtomicPtr<Shared> = AtomicPtr::new(core::ptr::null_mut());
 
 /// /sys/kernel/markpatch/ while this value lives.
@@ -58,6 +60,37 @@ pub(crate) struct PageWriter<'a> {
     len: usize,
 }
 
+/// A patch's directory, /sys/kernel/markpatch/patch/<symbol>/, while this
+/// value lives. Drop it without holding the engine lock: removal waits for
+/// running reads, which take that lock.
+pub(crate) struct PatchDir(*mut core::ffi::c_void);
+
+extern "C" {
+    fn markpatch_sysfs_patch_add(symbol: *const u8) -> *mut core::ffi::c_void;
+    fn markpatch_sysfs_patch_remove(dir: *mut core::ffi::c_void);
+}
+
+impl PatchDir {
+    pub(crate) fn create(symbol: &CStr) -> Result<Self> {
+        // SAFETY: `symbol` is NUL-terminated; the C side copies it.
+        let dir = unsafe { markpatch_sysfs_patch_add(symbol.as_char_ptr().cast()) };
+        if dir.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(PatchDir(dir))
+    }
+}
+
+impl Drop for PatchDir {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` came from markpatch_sysfs_patch_add.
+        unsafe { markpatch_sysfs_patch_remove(self.0) };
+    }
+}
+
+// SAFETY: the kobject pointer may be released from any process context.
+unsafe impl Send for PatchDir {}
+
 impl fmt::Write for PageWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
@@ -70,7 +103,7 @@ impl fmt::Write for PageWriter<'_> {
     }
 }
 
-fn with_shared(f: impl FnOnce(&Shared) -> Result<isize>) -> isize {
+pub(crate) fn with_shared(f: impl FnOnce(&Shared) -> Result<isize>) -> isize {
     let ptr = SHARED.load(Ordering::Acquire);
     if ptr.is_null() {
         return ENODEV.to_errno() as isize;
@@ -94,8 +127,25 @@ extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
         let mut w = PageWriter { buf: page, len: 0 };
         match attr.as_bytes() {
             b"decode" => crate::decode_file::show(&shared.decode, &mut w)?,
+            b"plan" => crate::control::show_plan(shared, &mut w)?,
+            b"patches" => crate::control::show_patches(shared, &mut w)?,
+            b"stats" => crate::control::show_stats(shared, &mut w)?,
             _ => return Err(ENOENT),
         }
+        Ok(w.len as isize)
+    })
+}
+
+/// Called by src/sysfs_kobject.c for reads of /sys/kernel/markpatch/patch/<symbol>/<attr>.
+#[no_mangle]
+extern "C" fn markpatch_patch_show(symbol: *const u8, attr: *const u8, buf: *mut u8) -> isize {
+    // SAFETY: sysfs passes the kobject's and the attribute's NUL-terminated names.
+    let (symbol, attr) = unsafe { (CStr::from_char_ptr(symbol.cast()), CStr::from_char_ptr(attr.cast())) };
+    // SAFETY: sysfs passes a buffer of one page, ours until we return.
+    let page = unsafe { core::slice::from_raw_parts_mut(buf, PAGE) };
+    with_shared(|shared| {
+        let mut w = PageWriter { buf: page, len: 0 };
+        crate::control::show_patch_file(shared, symbol, attr.as_bytes(), &mut w)?;
         Ok(w.len as isize)
     })
 }
@@ -110,6 +160,9 @@ extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize)
     with_shared(|shared| {
         match attr.as_bytes() {
             b"decode" => crate::decode_file::store(&shared.decode, input)?,
+            b"plan" => crate::control::store_plan(shared, input)?,
+            b"install" => crate::control::store_install(shared, input)?,
+            b"revert" => crate::control::store_revert(shared, input)?,
             _ => return Err(ENOENT),
         }
         Ok(len as isize)

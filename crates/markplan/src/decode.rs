@@ -57,16 +57,22 @@ pub fn decode_insns(code: &[u8], ip: u64, max: usize) -> Result<Vec<Insn>, Decod
     Ok(out)
 }
 
-/// Builds iced-x86's lazily allocated tables (decoder and formatter) now.
-/// The kernel module calls this at load, in process context, so that no
-/// later first use allocates in atomic context.
+/// Builds iced-x86's lazily allocated tables (decoder, formatter, encoder)
+/// now. The kernel module calls this once at load, on a fresh stack (some of
+/// these initialisers have stack frames of several KiB) and in process
+/// context, so that no later first use allocates in atomic context or runs
+/// deep in a caller's stack.
 pub fn warm_up() {
-    // nop; mov 0x10(%rip),%rax
-    const SAMPLE: &[u8] = &[0x90, 0x48, 0x8b, 0x05, 0x10, 0, 0, 0];
-    if let Ok(insns) = decode_insns(SAMPLE, 0, 2) {
+    // nop; mov 0x10(%rip),%rax; jne (rel8)
+    const SAMPLE: &[u8] = &[0x90, 0x48, 0x8b, 0x05, 0x10, 0, 0, 0, 0x75, 0x02];
+    if let Ok(insns) = decode_insns(SAMPLE, 0x1000, 3) {
+        let mut copies = Vec::new();
         for i in &insns {
             let _ = format_gas(&i.insn);
+            copies.push(i.insn);
         }
+        let block = [iced_x86::InstructionBlock::new(&copies, 0x2000)];
+        let _ = iced_x86::BlockEncoder::encode_slice(64, &block, iced_x86::BlockEncoderOptions::NONE);
     }
 }
 

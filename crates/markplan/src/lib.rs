@@ -16,3 +16,5 @@ pub mod plan;
 pub mod pseudo_original;
 pub mod refusal;
 pub mod resolve;
+pub mod arena;
+pub mod stub;

@@ -104,9 +104,9 @@ pub enum Decision {
 
 /// Whether the word at `word` (index from `sp`) is a mark: it holds its own
 /// address + 8.
-fn is_mark(words: &[u64], sp: u64, word: usize) -> bool {
+fn is_mark(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, word: usize) -> bool {
     let slot = sp.wrapping_add((word as u64).wrapping_mul(8));
-    words.get(word) == Some(&slot.wrapping_add(8))
+    word_at(word) == Some(slot.wrapping_add(8))
 }
 
 /// depth(K) in words, or None when it is negative or not whole words.
@@ -120,7 +120,11 @@ fn depth_words(effects: &[i32], k: usize) -> Option<usize> {
 
 /// The number of consecutive mark-like words from `sp`, at most `bound`.
 pub fn count_marks(words: &[u64], sp: u64, bound: usize) -> usize {
-    (0..bound).take_while(|&w| is_mark(words, sp, w)).count()
+    count_marks_with(&|w| words.get(w).copied(), sp, bound)
+}
+
+fn count_marks_with(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, bound: usize) -> usize {
+    (0..bound).take_while(|&w| is_mark(word_at, sp, w)).count()
 }
 
 /// The resolver's decision. `words` are the stack words from `sp` upward
@@ -129,6 +133,21 @@ pub fn count_marks(words: &[u64], sp: u64, bound: usize) -> usize {
 /// (`Plan::stack_effects`, M of them).
 pub fn resolve(
     words: &[u64],
+    sp: u64,
+    effects: &[i32],
+    at: Position,
+    hook_active: bool,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Decision {
+    resolve_with(&|w| words.get(w).copied(), sp, effects, at, hook_active, is_text)
+}
+
+/// [`resolve`] reading the stack through `word_at(i)` (the word at
+/// `sp + 8 * i`, None when it cannot be read), so that the kernel side reads
+/// only the few words the decision looks at (at most the marks and one
+/// return slot per candidate), however deep the region's frame is.
+pub fn resolve_with(
+    word_at: &dyn Fn(usize) -> Option<u64>,
     sp: u64,
     effects: &[i32],
     at: Position,
@@ -145,13 +164,13 @@ pub fn resolve(
         Position::Trap { index } if index < m => index,
         Position::Trap { .. } => return Decision::Inconsistent,
     };
-    let run = count_marks(words, sp, first);
+    let run = count_marks_with(word_at, sp, first);
     for c in (0..=run).rev() {
         let k = first - c;
         let Some(ret) = depth_words(effects, k).and_then(|d| d.checked_add(c)) else {
             continue;
         };
-        if !words.get(ret).is_some_and(|&w| is_text(w)) {
+        if !word_at(ret).is_some_and(is_text) {
             continue;
         }
         return match at {

@@ -1,0 +1,40 @@
+//! A patch's stub: where IM's `jmp` lands. It pushes the patch's index in the
+//! patch table and jumps to the common resolver entry (all registers are
+//! still the caller's: nothing may be clobbered here).
+
+use crate::marks::rel32;
+
+/// `push $imm32` (sign-extended) + `jmp rel32`.
+pub const STUB_LEN: usize = 10;
+
+/// The stub's bytes at `stub_addr`: `push $index; jmp resolver_entry`.
+/// None when the index does not fit a positive imm32 or the entry is out of
+/// rel32 range.
+pub fn stub_bytes(stub_addr: u64, index: u32, resolver_entry: u64) -> Option<[u8; STUB_LEN]> {
+    let index = i32::try_from(index).ok()?;
+    let rel = rel32(stub_addr.wrapping_add(STUB_LEN as u64), resolver_entry)?;
+    let mut b = [0u8; STUB_LEN];
+    b[0] = 0x68;
+    b[1..5].copy_from_slice(&index.to_le_bytes());
+    b[5] = 0xe9;
+    b[6..10].copy_from_slice(&rel.to_le_bytes());
+    Some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode_insns, format_gas};
+
+    #[test]
+    fn stub_pushes_index_and_jumps_to_entry() {
+        let at = 0xffff_ffff_c000_1000;
+        let entry = 0xffff_ffff_c000_0040;
+        let b = stub_bytes(at, 7, entry).unwrap();
+        let insns = decode_insns(&b, at, 2).unwrap();
+        assert_eq!(format_gas(&insns[0].insn), "push $7");
+        assert_eq!(insns[1].insn.near_branch_target(), entry);
+        assert!(stub_bytes(at, 7, at.wrapping_sub(1 << 32)).is_none());
+        assert!(stub_bytes(at, u32::MAX, entry).is_none());
+    }
+}

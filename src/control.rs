@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control files of /sys/kernel/markpatch/: plan, install, revert,
+//! patches, stats and the per-patch directories. Each write that fails
+//! says why in one dmesg line and returns the errno.
+
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::str::CStr;
+use markplan::input::{parse_install, parse_symbol, HookSpec, SYMBOL_MAX};
+
+use crate::patch::{Engine, Failure};
+use crate::sysfs::{PageWriter, PatchDir};
+use crate::{report, Shared};
+
+/// The engine and the sysfs directories of its patches (kept apart so that
+/// a directory is removed only after the lock is dropped).
+pub(crate) struct Control {
+    pub(crate) engine: Engine,
+    dirs: alloc::vec::Vec<(usize, PatchDir)>,
+    /// Set at unload: no new installs.
+    closing: bool,
+}
+
+impl Control {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Control { engine, dirs: alloc::vec::Vec::new(), closing: false }
+    }
+}
+
+fn full(_: core::fmt::Error) -> Error {
+    EFBIG
+}
+
+/// A NUL-terminated copy of a symbol name.
+fn cname(name: &str) -> Result<([u8; SYMBOL_MAX + 1], usize)> {
+    let mut buf = [0u8; SYMBOL_MAX + 1];
+    if name.len() > SYMBOL_MAX {
+        return Err(EINVAL);
+    }
+    buf[..name.len()].copy_from_slice(name.as_bytes());
+    Ok((buf, name.len()))
+}
+
+macro_rules! cstr {
+    ($buf:expr) => {
+        CStr::from_bytes_with_nul(&$buf.0[..=$buf.1]).map_err(|_| EINVAL)?
+    };
+}
+
+pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
+    let mut sel = shared.plan.lock();
+    sel.set(input, "plan")?;
+    let ctl = shared.control.lock();
+    let planned = ctl.engine.plan(sel.name())?;
+    let name = sel.name().to_str().unwrap_or("?");
+    match (&planned.result, planned.probe_refused) {
+        (Err(r), _) => {
+            pr_info!("plan: {}: refused: {}\n", name, r);
+            Err(crate::errno::EOPNOTSUPP())
+        }
+        (Ok(_), Some((k, e))) => {
+            pr_info!("plan: {}: refused: kprobes refuses I{} (errno {})\n", name, k + 1, e.to_errno());
+            Err(crate::errno::EOPNOTSUPP())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn show_plan(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let sel = shared.plan.lock();
+    let name = sel.name();
+    if name.as_bytes().is_empty() {
+        return Ok(());
+    }
+    let ctl = shared.control.lock();
+    let planned = ctl.engine.plan(name)?;
+    report::plan(w, name.to_str().unwrap_or("?"), &planned).map_err(full)
+}
+
+/// Installs at load (the symbol= and hook= parameters) or from `install`.
+pub(crate) fn install(shared: &Shared, name: &str, hook: &str) -> Result {
+    let spec = markplan::input::parse_hook(hook).map_err(|e| {
+        pr_info!("install: {}: {}\n", name, e);
+        EINVAL
+    })?;
+    install_spec(shared, name, spec, hook)
+}
+
+fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> Result {
+    let buf = cname(name)?;
+    let c = cstr!(buf);
+    let mut ctl = shared.control.lock();
+    if ctl.closing {
+        return Err(ENODEV);
+    }
+    match ctl.engine.install(c, spec, desc) {
+        Ok(true) => {
+            pr_info!("{}: replaced hook with {} (no code rewritten)\n", name, desc);
+            Ok(())
+        }
+        Ok(false) => {
+            let p = ctl.engine.find(crate::symbol::resolve(c)?.start).ok_or(EINVAL)?;
+            pr_info!("{}: installed hook {} (M={}, stub {:#x}, P {:#x})\n", name, desc, p.plan.m(), p.stub_addr, p.p_addr);
+            let start = p.func.start;
+            let dir = PatchDir::create(c)?;
+            crate::try_push(&mut ctl.dirs, (start, dir))?;
+            Ok(())
+        }
+        Err(Failure { err, refusal: Some(r), .. }) => {
+            pr_info!("install: {}: refused: {}\n", name, r);
+            Err(err)
+        }
+        Err(Failure { err, what, .. }) => {
+            pr_info!("install: {}: {} (errno {})\n", name, if what.is_empty() { "failed" } else { what }, err.to_errno());
+            Err(err)
+        }
+    }
+}
+
+pub(crate) fn store_install(shared: &Shared, input: &[u8]) -> Result {
+    let (name, spec) = parse_install(input).map_err(|e| {
+        pr_info!("install: {}\n", e);
+        EINVAL
+    })?;
+    let line = input.strip_suffix(b"\n").unwrap_or(input);
+    let desc = line.rsplit(|&b| b == b' ' || b == b'\t').next().unwrap_or(b"?");
+    install_spec(shared, name, spec, core::str::from_utf8(desc).unwrap_or("?"))
+}
+
+pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
+    let name = parse_symbol(input).map_err(|e| {
+        pr_info!("revert: {}\n", e);
+        EINVAL
+    })?;
+    let buf = cname(name)?;
+    let c = cstr!(buf);
+    let dir;
+    {
+        let mut ctl = shared.control.lock();
+        let start = crate::symbol::resolve(c)
+            .map_err(|e| {
+                pr_info!("revert: {}: no such function\n", name);
+                e
+            })?
+            .start;
+        if ctl.engine.find(start).is_none() {
+            pr_info!("revert: {}: not patched\n", name);
+            return Err(ENOENT);
+        }
+        ctl.engine.revert(c)?;
+        dir = ctl.dirs.iter().position(|(s, _)| *s == start).map(|i| ctl.dirs.remove(i));
+    }
+    drop(dir);
+    Ok(())
+}
+
+/// Reverts everything and refuses new installs (module unload).
+pub(crate) fn shutdown(shared: &Shared) {
+    let dirs = {
+        let mut ctl = shared.control.lock();
+        ctl.closing = true;
+        ctl.engine.revert_all();
+        core::mem::take(&mut ctl.dirs)
+    };
+    drop(dirs);
+}
+
+pub(crate) fn show_patches(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    for p in ctl.engine.patches() {
+        writeln!(
+            w,
+            "{} {} {} {} {}",
+            p.name(),
+            p.hook_desc(),
+            p.state.name(),
+            p.live.calls.load(Ordering::Relaxed),
+            p.live.partial.load(Ordering::Relaxed)
+        )
+        .map_err(full)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    writeln!(w, "patches {}", ctl.engine.patches().count()).map_err(full)?;
+    writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
+    Ok(())
+}
+
+pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, attr: &[u8], w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    let start = crate::symbol::resolve(symbol)?.start;
+    let p = ctl.engine.find(start).ok_or(ENOENT)?;
+    let live = &p.live;
+    match attr {
+        b"hook" => writeln!(w, "{}", p.hook_desc()),
+        b"state" => writeln!(w, "{}", p.state.name()),
+        b"calls" => writeln!(w, "{}", live.calls.load(Ordering::Relaxed)),
+        b"partial" => writeln!(w, "{}", live.partial.load(Ordering::Relaxed)),
+        b"traps" => writeln!(w, "{}", live.traps.load(Ordering::Relaxed)),
+        b"code" => report::code(w, p),
+        _ => return Err(ENOENT),
+    }
+    .map_err(full)
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Module parameters (Rust in 6.12 has no module_param): read by src/markpatch.rs
+ * at load and by the install path.
+ */
+#include <linux/moduleparam.h>
+
+#include "glue.h"
+
+static char *symbol;
+module_param(symbol, charp, 0444);
+MODULE_PARM_DESC(symbol, "Function (kallsyms name) to patch at load; insmod fails if that install fails");
+
+static char *hook = "count";
+module_param(hook, charp, 0444);
+MODULE_PARM_DESC(hook, "Hook for symbol=: count, fail=<value>, or a registered filter name (default count)");
+
+static unsigned int install_delay_ms;
+module_param(install_delay_ms, uint, 0644);
+MODULE_PARM_DESC(install_delay_ms, "Debug: milliseconds to wait between the instruction writes of an install (default 0)");
+
+const char *markpatch_param_symbol(void)
+{
+	return symbol;
+}
+
+const char *markpatch_param_hook(void)
+{
+	return hook;
+}
+
+unsigned int markpatch_param_install_delay_ms(void)
+{
+	return READ_ONCE(install_delay_ms);
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The resolver, kernel side: where a caller goes when it reaches a patch's
+//! stub (markpatch_resolve, called by src/entry.S) or one of a patch's int3s
+//! (markpatch_int3, called by src/int3.c). The decision itself is
+//! markplan::resolve; this file reads the stack, pops and zeroes the marks,
+//! and sends the caller on.
+//!
+//! Everything here runs in the caller's context, possibly with interrupts
+//! off (int3): no locks, no allocation. Patches are reached through LIVE,
+//! whose entries are published before the first byte of a target is
+//! written and unpublished only after the last byte is restored; a `Live`
+//! is freed after an RCU grace period (int3 handlers run with interrupts
+//! off) and an RCU-tasks one (the stub path never sleeps).
+
+use core::ffi::c_ulong;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use kernel::prelude::*;
+use markplan::plan::MAX_REGION;
+use markplan::resolve::{resolve_with, Decision, Position};
+
+use crate::hooks::HookConfig;
+
+/// How many patches may be installed at once.
+pub(crate) const MAX_PATCHES: usize = 512;
+
+/// What the resolver needs of one patch, fixed while the patch is linked
+/// (except the hook, swapped atomically, and the counters).
+pub(crate) struct Live {
+    pub(crate) m: usize,
+    /// Address of each Ik.
+    pub(crate) insn_addr: [u64; MAX_REGION],
+    /// Static stack effect of each Ik (bytes pushed).
+    pub(crate) effects: [i32; MAX_REGION],
+    /// Absolute address of the pseudo-original's entry for each Ik.
+    pub(crate) entries: [u64; MAX_REGION],
+    /// An int3 may be over Ik's first byte.
+    pub(crate) trap: [AtomicBool; MAX_REGION],
+    /// The hook new calls run; null while reverting (new calls then run the
+    /// original through the pseudo-original).
+    pub(crate) hook: AtomicPtr<HookConfig>,
+    /// New calls (hook runs).
+    pub(crate) calls: AtomicU64,
+    /// Callers caught part-way through the region, finished in P.
+    pub(crate) partial: AtomicU64,
+    /// Callers redirected from an int3.
+    pub(crate) traps: AtomicU64,
+    /// Stacks no candidate explains (must stay 0).
+    pub(crate) inconsistent: AtomicU64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());
+/// The patch table: a stub pushes its patch's index in it.
+pub(crate) static LIVE: [AtomicPtr<Live>; MAX_PATCHES] = [NO_PATCH; MAX_PATCHES];
+
+/// kernel_text_address(), through an arena thunk (it is not exported).
+pub(crate) static KERNEL_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" {
+    fn markpatch_read_stack(sp: c_ulong, words: *mut u64, n: usize) -> usize;
+}
+
+fn is_text(addr: u64) -> bool {
+    let f = KERNEL_TEXT_ADDRESS.load(Ordering::Relaxed);
+    if f == 0 {
+        return false;
+    }
+    // SAFETY: `f` is a thunk (ENDBR; jmp kernel_text_address) in the arena,
+    // written at load and kept until unload; kernel_text_address takes an
+    // unsigned long and returns int, and is safe in any context.
+    let f: extern "C" fn(c_ulong) -> i32 = unsafe { core::mem::transmute(f as usize) };
+    f(addr as c_ulong) != 0
+}
+
+fn word_at(sp: u64, i: usize) -> Option<u64> {
+    let mut w = 0u64;
+    // SAFETY: reads one word with copy_from_kernel_nofault into `w`.
+    let n = unsafe { markpatch_read_stack((sp + 8 * i as u64) as c_ulong, &mut w, 1) };
+    (n == 1).then_some(w)
+}
+
+/// Zeroes the popped mark slots [sp, sp + 8 * pop): a stale mark must never
+/// be taken for a live one by a later caller (see markplan::resolve).
+///
+/// # Safety
+/// The slots are the current thread's own stack words, above its stack
+/// pointer once the marks are popped.
+unsafe fn zero_marks(sp: u64, pop: usize) {
+    for i in 0..pop {
+        // SAFETY: per the function's contract.
+        unsafe { core::ptr::write_volatile((sp + 8 * i as u64) as *mut u64, 0) };
+    }
+}
+
+/// The registers saved by markpatch_resolver_entry (src/entry.S), low to high.
+#[repr(C)]
+pub(crate) struct Frame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    rbp: u64,
+    rbx: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rcx: u64,
+    rax: u64,
+    rflags: u64,
+    /// Filled here: the stack pointer to leave with; [new_sp] = where to go.
+    new_sp: u64,
+    /// Pushed by the stub: the patch's index in LIVE.
+    index: u64,
+}
+
+/// Called by markpatch_resolver_entry with the saved registers.
+#[no_mangle]
+extern "C" fn markpatch_resolve(frame: &mut Frame) {
+    let entry_sp = core::ptr::addr_of!(frame.index) as u64;
+    let sp = entry_sp + 8; // the first mark, or the region's own frame
+    let live = LIVE.get(frame.index as usize).map(|p| p.load(Ordering::Acquire)).unwrap_or(core::ptr::null_mut());
+    // SAFETY: a stub exists only while its patch is linked, and a linked
+    // Live is freed only after an RCU-tasks grace period, which this
+    // non-sleeping path holds off.
+    let Some(live) = (unsafe { live.as_ref() }) else {
+        panic!("markpatch: stub of unlinked patch {}", frame.index);
+    };
+    let hook = live.hook.load(Ordering::Acquire);
+    let m = live.m;
+    let decision = resolve_with(
+        &|i| word_at(sp, i),
+        sp,
+        &live.effects[..m],
+        Position::Stub,
+        !hook.is_null(),
+        &is_text,
+    );
+    let (pop, target) = match decision {
+        Decision::RunHook { pop } => {
+            live.calls.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: a published config lives until after an RCU-tasks
+            // grace period that follows its unpublishing.
+            let cfg = unsafe { &*hook };
+            frame.r11 = hook as u64;
+            (pop, cfg.target())
+        }
+        Decision::Resume { pop, index } => {
+            if index > 0 {
+                live.partial.fetch_add(1, Ordering::Relaxed);
+            }
+            (pop, live.entries[index])
+        }
+        Decision::Inconsistent => {
+            // Cannot happen for a stack the region produced. Continue as a
+            // caller that ran every mark, and count it: tests require 0.
+            live.inconsistent.fetch_add(1, Ordering::Relaxed);
+            pr_err!("resolver: stack at {:#x} fits no mark count\n", sp);
+            let pop = (0..m.saturating_sub(1)).take_while(|&i| word_at(sp, i) == Some(sp + 8 * i as u64 + 8)).count();
+            (pop, live.entries[m - 1 - pop])
+        }
+    };
+    // Leave with rsp = sp + 8 * pop, through the slot just below it.
+    let new_sp = entry_sp + 8 * pop as u64;
+    // SAFETY: [sp, new_sp) are this thread's popped marks, below the stack
+    // pointer it leaves with; new_sp is the last of them (or the stub's
+    // index slot), which `RET` consumes.
+    unsafe {
+        zero_marks(sp, pop.saturating_sub(1));
+        core::ptr::write_volatile(new_sp as *mut u64, target);
+    }
+    frame.new_sp = new_sp;
+}
+
+/// Called by the die notifier (src/int3.c) for a kernel int3 nobody else
+/// claimed. `ip` is past the int3. Returns true when it was one of ours; then
+/// `ip` and `sp` say where the caller goes on.
+#[no_mangle]
+extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong) -> bool {
+    let addr = (*ip as u64).wrapping_sub(1);
+    for slot in LIVE.iter() {
+        // SAFETY: see markpatch_resolve; handlers run with interrupts off,
+        // and a Live is freed only after synchronize_rcu().
+        let Some(live) = (unsafe { slot.load(Ordering::Acquire).as_ref() }) else {
+            continue;
+        };
+        let m = live.m;
+        let Some(index) = live.insn_addr[..m].iter().position(|&a| a == addr) else {
+            continue;
+        };
+        if !live.trap[index].load(Ordering::Acquire) {
+            continue;
+        }
+        let s = *sp as u64;
+        let decision = resolve_with(&|i| word_at(s, i), s, &live.effects[..m], Position::Trap { index }, false, &is_text);
+        let (pop, resume) = match decision {
+            Decision::Resume { pop, index } => (pop, index),
+            // RunHook cannot come from a trap; Inconsistent: count it and
+            // go on as a caller that ran the marks it has.
+            _ => {
+                live.inconsistent.fetch_add(1, Ordering::Relaxed);
+                let pop = (0..index).take_while(|&i| word_at(s, i) == Some(s + 8 * i as u64 + 8)).count();
+                (pop, index - pop)
+            }
+        };
+        live.traps.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the popped marks are the interrupted thread's own stack
+        // words; #BP runs below them on the same stack, and the interrupted
+        // context resumes with sp above them.
+        unsafe { zero_marks(s, pop) };
+        *sp = (s + 8 * pop as u64) as c_ulong;
+        *ip = live.entries[resume] as c_ulong;
+        return true;
+    }
+    false
+}
