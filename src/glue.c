@@ -17,6 +17,7 @@
 #include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/workqueue.h>
+#include <linux/slab.h>
 
 #include "glue.h"
 
@@ -102,21 +103,41 @@ int markpatch_call_atomic(int (*fn)(void *), void *data)
 }
 
 /*
- * May kprobes put a probe at @addr? A disabled probe is registered and
- * removed at once; the kernel refuses addresses that are not instruction
- * boundaries, jump-label and static-call sites, bug-table (ud2) entries and
- * blacklisted or entry code. Returns 0 or its errno.
+ * May kprobes put a probe at each of @addrs? Disabled probes are registered
+ * and removed at once (one RCU grace period for the batch); the kernel
+ * refuses addresses that are not instruction boundaries, jump-label and
+ * static-call sites, bug-table (ud2) entries and blacklisted or entry code.
+ * Returns 0, or the errno for the first refused address and its index in
+ * @bad.
  */
-int markpatch_probe_check(unsigned long addr)
+int markpatch_probe_check(const unsigned long *addrs, size_t n, size_t *bad)
 {
-	struct kprobe kp = { .addr = (kprobe_opcode_t *)addr, .flags = KPROBE_FLAG_DISABLED };
-	int ret;
+	struct kprobe *kps, **list;
+	size_t i, done = 0;
+	int ret = 0;
 
-	ret = register_kprobe(&kp);
-	if (ret < 0)
-		return ret;
-	unregister_kprobe(&kp);
-	return 0;
+	kps = kcalloc(n, sizeof(*kps), GFP_KERNEL);
+	list = kcalloc(n, sizeof(*list), GFP_KERNEL);
+	if (!kps || !list) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		kps[i].addr = (kprobe_opcode_t *)addrs[i];
+		kps[i].flags = KPROBE_FLAG_DISABLED;
+		ret = register_kprobe(&kps[i]);
+		if (ret < 0) {
+			*bad = i;
+			break;
+		}
+		list[done++] = &kps[i];
+	}
+	if (done)
+		unregister_kprobes(list, done);
+out:
+	kfree(list);
+	kfree(kps);
+	return ret;
 }
 
 /*

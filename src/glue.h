@@ -13,7 +13,7 @@
 bool markpatch_may_sleep(void);
 int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size,
 			     bool *fentry);
-int markpatch_probe_check(unsigned long addr);
+int markpatch_probe_check(const unsigned long *addrs, size_t n, size_t *bad);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
 void markpatch_sleep_ms(unsigned int ms);

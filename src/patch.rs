@@ -183,12 +183,11 @@ impl Engine {
         let result = markplan::plan::plan(&code, func.start as u64, &facts);
         let mut probe_refused = None;
         if let Ok(plan) = &result {
+            let mut addrs = [0usize; MAX_REGION];
             for (k, i) in plan.insns.iter().enumerate() {
-                if let Err(e) = symbol::probe_check(plan.addr + i.offset as u64) {
-                    probe_refused = Some((k, e));
-                    break;
-                }
+                addrs[k] = (plan.addr + i.offset as u64) as usize;
             }
+            probe_refused = symbol::probe_check(&addrs[..plan.m()]).err();
         }
         Ok(Planned { func, code, result, probe_refused })
     }

@@ -8,7 +8,7 @@ use kernel::str::CStr;
 
 extern "C" {
     fn markpatch_resolve_symbol(name: *const u8, start: *mut usize, size: *mut usize, fentry: *mut bool) -> i32;
-    fn markpatch_probe_check(addr: usize) -> i32;
+    fn markpatch_probe_check(addrs: *const usize, n: usize, bad: *mut usize) -> i32;
 }
 
 /// A function's address range as kallsyms knows it.
@@ -34,14 +34,16 @@ pub(crate) fn resolve(name: &CStr) -> Result<Function> {
     Ok(Function { start, size, fentry })
 }
 
-/// Whether kprobes accepts a probe at `addr`: an instruction boundary that
-/// is not a jump-label or static-call site, a bug-table entry or
-/// blacklisted code. Returns the kernel's errno otherwise.
-pub(crate) fn probe_check(addr: u64) -> Result {
-    // SAFETY: registers and removes a disabled kprobe; no memory is passed.
-    let ret = unsafe { markpatch_probe_check(addr as usize) };
+/// Whether kprobes accepts a probe at every address of `addrs`: instruction
+/// boundaries that are not jump-label or static-call sites, bug-table
+/// entries or blacklisted code. Otherwise the index of the first refused
+/// address and the kernel's errno.
+pub(crate) fn probe_check(addrs: &[usize]) -> core::result::Result<(), (usize, Error)> {
+    let mut bad = 0usize;
+    // SAFETY: `addrs` is valid for `addrs.len()` reads; `bad` for a write.
+    let ret = unsafe { markpatch_probe_check(addrs.as_ptr(), addrs.len(), &mut bad) };
     if ret < 0 {
-        return Err(Error::from_errno(ret));
+        return Err((bad, Error::from_errno(ret)));
     }
     Ok(())
 }
