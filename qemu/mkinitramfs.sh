@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the guest's initramfs: busybox-static, the modules and the staged
 # in-guest tests. Usage: mkinitramfs.sh KDIR OUT.cpio.gz MODULE.ko...
+# (plus tests/targets/markpatch_targets.ko when it is built)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 kdir=$1 out=$2; shift 2
@@ -14,6 +15,13 @@ cp "$guest/init" "$root/init"
 "$MARKPATCH_ROOT/qemu/stage-tests.sh" "$kdir" "$root/tests"
 if [ -d "$guest/demo" ]; then cp -r "$guest/demo" "$root/demo"; fi
 for ko in "$@"; do cp "$ko" "$root/modules/"; done
+# The test-target module (tests/targets, built by `make -C tests/targets
+# modules`) joins the modules when it is built and not given already; the
+# tests that need it skip without it.
+targets_ko=$MARKPATCH_ROOT/tests/targets/markpatch_targets.ko
+if [ -f "$targets_ko" ] && [ ! -e "$root/modules/markpatch_targets.ko" ]; then
+	cp "$targets_ko" "$root/modules/"
+fi
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"

@@ -18,6 +18,12 @@ if ! make --no-print-directory module > "$out/build.log" 2>&1; then
 	fail "build (setup, kernel, module): see $out/build.log"
 	summary
 fi
+# The test-target module (tests/targets) links against markpatch.ko's exports.
+if ! make --no-print-directory -C tests/targets modules >> "$out/build.log" 2>&1; then
+	tail -40 "$out/build.log"
+	fail "build of the test-target module: see $out/build.log"
+	summary
+fi
 echo "build: done in $(( $(date +%s) - start ))s (log: $out/build.log)"
 
 # Host tests: cargo's own counts.

@@ -207,3 +207,34 @@ pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, attr: &[u8], w: &m
     }
     .map_err(full)
 }
+
+/// Called by the module notifier (src/module_going.c) when a module goes
+/// away: reverts every patch on its text, and forgets hooks it registered.
+#[no_mangle]
+extern "C" fn markpatch_module_going(text: core::ffi::c_ulong, size: core::ffi::c_uint, module: *mut core::ffi::c_void) {
+    let (start, end) = (text as usize, text as usize + size as usize);
+    crate::sysfs::with_shared(|shared| {
+        let dirs = {
+            let mut ctl = shared.control.lock();
+            let n = ctl.engine.revert_range(start, end);
+            if n > 0 {
+                pr_info!("reverted {} patch(es) on a module that is going away\n", n);
+            }
+            ctl.engine.hooks.forget_owner(module);
+            let mut gone = alloc::vec::Vec::new();
+            let mut i = 0;
+            while i < ctl.dirs.len() {
+                if (start..end).contains(&ctl.dirs[i].0) {
+                    if gone.try_reserve(1).is_ok() {
+                        gone.push(ctl.dirs.swap_remove(i));
+                        continue;
+                    }
+                }
+                i += 1;
+            }
+            gone
+        };
+        drop(dirs);
+        Ok(0)
+    });
+}

@@ -106,7 +106,8 @@ int markpatch_call_atomic(int (*fn)(void *), void *data)
  * May kprobes put a probe at each of @addrs? Disabled probes are registered
  * and removed at once (one RCU grace period for the batch); the kernel
  * refuses addresses that are not instruction boundaries, jump-label and
- * static-call sites, bug-table (ud2) entries and blacklisted or entry code.
+ * static-call sites, bug-table (ud2) entries and blacklisted or entry code;
+ * -EBUSY when an armed kprobe (int3 or optimized jump) is already there.
  * Returns 0, or the errno for the first refused address and its index in
  * @bad.
  */
@@ -131,6 +132,21 @@ int markpatch_probe_check(const unsigned long *addrs, size_t n, size_t *bad)
 			break;
 		}
 		list[done++] = &kps[i];
+		/*
+		 * A probe already there (ours joins it as an aggregate) keeps the
+		 * original first byte in .opcode while the text holds its int3 or
+		 * its optimized jump: the text belongs to kprobes now.
+		 */
+		{
+			u8 now;
+
+			if (copy_from_kernel_nofault(&now, (void *)addrs[i], 1) ||
+			    now != kps[i].opcode) {
+				ret = -EBUSY;
+				*bad = i;
+				break;
+			}
+		}
 	}
 	if (done)
 		unregister_kprobes(list, done);

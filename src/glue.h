@@ -35,6 +35,10 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 int markpatch_int3_register(void);
 void markpatch_int3_unregister(void);
 
+/* src/module_going.c */
+int markpatch_module_notifier_register(void);
+void markpatch_module_notifier_unregister(void);
+
 /* src/params.c */
 const char *markpatch_param_symbol(void);
 const char *markpatch_param_hook(void);
@@ -54,6 +58,9 @@ void markpatch_resolver_entry(void);
 /* src/resolver.rs */
 struct pt_regs;
 bool markpatch_int3(unsigned long *ip, unsigned long *sp);
+
+/* src/control.rs */
+void markpatch_module_going(unsigned long text, unsigned int size, struct module *mod);
 
 /* src/sysfs.rs */
 ssize_t markpatch_sysfs_show(const char *attr, char *buf);

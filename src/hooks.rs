@@ -154,6 +154,12 @@ impl Registry {
         Ok(())
     }
 
+    /// Drops the hooks `owner` registered (it is going away; none is in use,
+    /// since a patch using a hook pins its module).
+    pub(crate) fn forget_owner(&mut self, owner: *mut c_void) {
+        self.hooks.retain(|h| h.owner != owner);
+    }
+
     /// A new config for `spec`, calling the original at `original`.
     pub(crate) fn make_config(&self, spec: HookSpec<'_>, desc: &str, original: u64) -> Result<KBox<HookConfig>> {
         let (kind, fail_value, owner) = match spec {

@@ -52,6 +52,8 @@ const DEFAULT_DECODE_SYMBOL: &[u8] = b"vfs_statfs";
 extern "C" {
     fn markpatch_int3_register() -> i32;
     fn markpatch_int3_unregister();
+    fn markpatch_module_notifier_register() -> i32;
+    fn markpatch_module_notifier_unregister();
     fn markpatch_param_symbol() -> *const u8;
     fn markpatch_param_hook() -> *const u8;
     fn markpatch_run_on_fresh_stack(f: extern "C" fn());
@@ -94,10 +96,32 @@ impl Drop for Int3Handler {
     }
 }
 
+/// The module notifier (src/module_going.c) while this value lives.
+struct ModuleNotifier;
+
+impl ModuleNotifier {
+    fn register() -> Result<Self> {
+        // SAFETY: registers a static notifier block once.
+        let ret = unsafe { markpatch_module_notifier_register() };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(ModuleNotifier)
+    }
+}
+
+impl Drop for ModuleNotifier {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`.
+        unsafe { markpatch_module_notifier_unregister() };
+    }
+}
+
 struct Markpatch {
     // Dropped in this order, after `drop` below reverted every patch: the
-    // directory first (its callbacks use `shared`; removal waits for them),
-    // then the int3 handler, then the state.
+    // module notifier, the directory (its callbacks use `shared`; removal
+    // waits for them), the int3 handler, then the state.
+    _modules: ModuleNotifier,
     _sysfs: sysfs::Directory,
     _int3: Int3Handler,
     shared: Pin<KBox<Shared>>,
@@ -135,7 +159,8 @@ impl kernel::Module for Markpatch {
         )?;
         let int3 = Int3Handler::register()?;
         let dir = sysfs::Directory::create(shared.as_ref())?;
-        let module = Markpatch { _sysfs: dir, _int3: int3, shared };
+        let modules = ModuleNotifier::register()?;
+        let module = Markpatch { _modules: modules, _sysfs: dir, _int3: int3, shared };
 
         // SAFETY: reads the module parameters' pointers.
         let (sym, hook) = unsafe { (param(markpatch_param_symbol()), param(markpatch_param_hook())) };

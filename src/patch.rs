@@ -207,7 +207,11 @@ impl Engine {
         let planned = self.plan(name)?;
         if let Some((k, e)) = planned.probe_refused {
             let _ = k;
-            return Err(Failure::new(if e == EINVAL { errno::EOPNOTSUPP() } else { e }, "kprobes refuses an instruction of the region (jump label, static call, bug entry or blacklisted)"));
+            return Err(if e == EBUSY {
+                Failure::new(EBUSY, "an armed kprobe is on an instruction of the region")
+            } else {
+                Failure::new(errno::EOPNOTSUPP(), "kprobes refuses an instruction of the region (jump label, static call, bug entry or blacklisted)")
+            });
         }
         let plan = planned.result.map_err(Failure::refused)?;
         let m = plan.m();
@@ -350,6 +354,17 @@ impl Engine {
         result
     }
 
+    /// Reverts every patch on a function in [start, end); returns how many.
+    pub(crate) fn revert_range(&mut self, start: usize, end: usize) -> usize {
+        let mut n = 0;
+        while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start)) {
+            let patch = self.patches.remove(i);
+            let _ = self.revert_patch(patch);
+            n += 1;
+        }
+        n
+    }
+
     /// Reverts every patch (rmmod).
     pub(crate) fn revert_all(&mut self) {
         while let Some(patch) = self.patches.pop() {
@@ -443,6 +458,7 @@ fn retire_config(cfg: KBox<HookConfig>) {
 /// Unlinks a patch whose bytes are restored and frees it once no task can
 /// run its stub, P or hook.
 fn unlink_and_free(arena: &mut ExecArena, mut patch: KBox<Patch>) {
+    crate::resolver::retire(&patch.live);
     LIVE[patch.index].store(core::ptr::null_mut(), Ordering::Release);
     // int3 handlers (interrupts off) that saw the patch are done.
     sync::synchronize_rcu();

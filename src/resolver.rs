@@ -21,6 +21,8 @@ use markplan::resolve::{resolve_with, Decision, Position};
 
 use crate::hooks::HookConfig;
 
+const INT3: u8 = 0xcc;
+
 /// How many patches may be installed at once.
 pub(crate) const MAX_PATCHES: usize = 512;
 
@@ -176,12 +178,49 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
     frame.new_sp = new_sp;
 }
 
+/// Ik addresses of recently reverted patches, for late int3 handlers.
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_ADDR: AtomicU64 = AtomicU64::new(0);
+static RETIRED: [AtomicU64; 256] = [NO_ADDR; 256];
+static RETIRED_NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Remembers a reverted patch's instruction addresses (called before it is
+/// unlinked; the ring keeps the last 256 addresses).
+pub(crate) fn retire(live: &Live) {
+    for &a in &live.insn_addr[..live.m] {
+        let i = RETIRED_NEXT.fetch_add(1, Ordering::Relaxed) as usize % RETIRED.len();
+        RETIRED[i].store(a, Ordering::Release);
+    }
+}
+
+fn was_retired(addr: u64) -> bool {
+    RETIRED.iter().any(|a| a.load(Ordering::Acquire) == addr)
+}
+
+fn is_linked_insn(addr: u64) -> bool {
+    LIVE.iter().any(|slot| {
+        // SAFETY: see markpatch_int3.
+        unsafe { slot.load(Ordering::Acquire).as_ref() }.is_some_and(|l| l.insn_addr[..l.m].contains(&addr))
+    })
+}
+
 /// Called by the die notifier (src/int3.c) for a kernel int3 nobody else
 /// claimed. `ip` is past the int3. Returns true when it was one of ours; then
 /// `ip` and `sp` say where the caller goes on.
 #[no_mangle]
 extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong) -> bool {
     let addr = (*ip as u64).wrapping_sub(1);
+    // An int3 of ours that is no longer there: this CPU executed it, and
+    // another CPU restored the instruction before this handler ran (seen
+    // under TCG, even after the restore's serialising IPIs). The instruction
+    // now at `addr` is whole (an original, or a mark or jump), so resume
+    // there. Only at addresses where markpatch put int3s: an Ik of a linked
+    // patch or of one reverted recently.
+    let mut byte = [0u8; 1];
+    if crate::text::read(addr, &mut byte).is_ok() && byte[0] != INT3 && (is_linked_insn(addr) || was_retired(addr)) {
+        *ip = addr as c_ulong;
+        return true;
+    }
     for slot in LIVE.iter() {
         // SAFETY: see markpatch_resolve; handlers run with interrupts off,
         // and a Live is freed only after synchronize_rcu().

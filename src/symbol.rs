@@ -29,7 +29,12 @@ pub(crate) fn resolve(name: &CStr) -> Result<Function> {
     // pointers are valid for writes.
     let ret = unsafe { markpatch_resolve_symbol(name.as_char_ptr().cast(), &mut start, &mut size, &mut fentry) };
     if ret < 0 {
-        return Err(Error::from_errno(ret));
+        let e = Error::from_errno(ret);
+        // kprobes says EINVAL for a name that is not a function in kernel
+        // text (a data symbol) and for blacklisted or noinstr code: either
+        // way the function cannot be patched; EINVAL is kept for malformed
+        // writes.
+        return Err(if e == EINVAL { crate::errno::EOPNOTSUPP() } else { e });
     }
     Ok(Function { start, size, fentry })
 }

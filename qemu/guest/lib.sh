@@ -24,3 +24,180 @@ finish() {
 	[ "$fails" = 0 ]
 	exit $?
 }
+
+# ---- markpatch_targets (tests/targets): targets of known shapes, a call and
+# stress driver, and the filter hooks targets_double and targets_sleepy.
+MPT=/sys/kernel/markpatch_targets
+
+# load_targets: markpatch.ko, then markpatch_targets.ko (it links against
+# markpatch's exports). Exits 4 (skip) when the module was not built.
+load_targets() {
+	if [ ! -f $MPMODULES/markpatch_targets.ko ]; then
+		echo "markpatch_targets.ko was not built (make -C tests/targets modules): skipping"
+		exit 4
+	fi
+	load_markpatch
+	[ -d $MPT ] || insmod $MPMODULES/markpatch_targets.ko
+	[ -d $MPT ]
+}
+
+# need_engine: markpatch's patching interface is there (plan, install,
+# revert, patches); otherwise one failure, clean up, and exit.
+need_engine() {
+	for _f in plan install revert patches; do
+		if [ ! -e $MP/$_f ]; then
+			check "markpatch has $MP/$_f (the patching engine)" false
+			unload_targets
+			finish
+		fi
+	done
+}
+
+# revert_all: revert every patch markpatch lists (quietly).
+revert_all() {
+	[ -r $MP/patches ] || return 0
+	for s in $(cut -d' ' -f1 $MP/patches); do
+		echo "$s" > $MP/revert 2>/dev/null
+	done
+	echo 0 > /sys/module/markpatch/parameters/install_delay_ms 2>/dev/null
+	return 0
+}
+
+# unload_targets: stop the stress driver, revert every patch, remove
+# markpatch_targets (so later tests can unload markpatch).
+unload_targets() {
+	[ -d $MPT ] || return 0
+	echo stop > $MPT/stress 2>/dev/null
+	echo - > $MPT/kprobe 2>/dev/null
+	revert_all
+	rmmod markpatch_targets
+}
+
+# mperrno FILE DATA: one write; prints "ok" or the errno name (ENOENT...).
+mperrno() {
+	mpwrite "$1" "$2" | sed -n 's/^errno [0-9]* \([A-Z0-9]*\).*/\1/p; s/^ok$/ok/p'
+}
+
+# expect_errno DESC WANT FILE DATA: check that writing DATA to FILE gives
+# errno WANT (ENOENT, EINVAL, ...; "ok" for success).
+expect_errno() {
+	_got=$(mperrno "$3" "$4")
+	echo "write '$(echo "$4" | cut -c1-60)' to ${3##*/}: $_got"
+	check "$1: $2" [ "$_got" = "$2" ]
+}
+
+# tcall NAME X: calls NAME(X) in the kernel; sets RESULT and REF (signed
+# decimals).
+tcall() {
+	RESULT= REF=
+	echo "$1 $2" > $MPT/call || return 1
+	read -r RESULT REF < $MPT/call
+}
+
+# stress_wait [SECONDS]: waits until the stress run is no longer running
+# (at most SECONDS, default 60); leaves its status line in STRESS.
+stress_wait() {
+	_t=$(( ${1:-60} * 5 ))
+	while :; do
+		STRESS=$(cat $MPT/stress)
+		case "$STRESS" in running*) ;; *) return 0 ;; esac
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || return 1
+		sleep 0.2
+	done
+}
+
+# field NAME LINE: the value of NAME=value in LINE.
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# patch_field SYMBOL COLUMN: a column of SYMBOL's line in $MP/patches
+# (2 hook, 3 state, 4 calls, 5 partial).
+patch_field() {
+	awk -v s="$1" -v c="$2" '$1 == s { print $c }' $MP/patches 2>/dev/null
+}
+
+# region SYMBOL FENTRY(yes|no): the region the planner should find, from
+# markpatch's decode listing and the symbol's address in /proc/kallsyms:
+# skips the ENDBR (or its sealed NOP) and, with FENTRY=yes, the fentry NOP;
+# ends at the first instruction of 5 bytes or more. Sets REGION_M (0 when
+# none within 16) and REGION_STRADDLE (the k of each Ik crossing an aligned
+# 16-byte boundary, space-separated; empty when none) and REGION_OFFS
+# (the decode listing's offset column of I1..IM).
+region() {
+	REGION_M=0 REGION_STRADDLE=
+	echo "$1" > $MP/decode || return 1
+	_addr=$(awk -v s="$1" '$3 == s { print $1; exit }' /proc/kallsyms)
+	# the address's last hex digit is all the alignment needs
+	_low=$(printf '%d' "0x$(echo "$_addr" | tail -c 2)")
+	_r=$(sed 1d $MP/decode | awk -F'\t' -v fentry="$2" -v low="$_low" '
+		function hex(s,   i, c, n) { n = 0; s = tolower(s); sub(/^\+?0x/, "", s)
+			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; n = n * 16 + c }
+			return n }
+		{ off = hex($1); len = $2 + 0; bytes = $3 }
+		NR == 1 && off == 0 && len == 4 && (bytes == "f3 0f 1e fa" || bytes == "66 0f 1f 00") { next }
+		fentry == "yes" && !seen_fentry && bytes == "0f 1f 44 00 00" { seen_fentry = 1; next }
+		{ k++; offs = offs " " $1; if (int((low + off) / 16) != int((low + off + len - 1) / 16)) st = st " " k
+		  if (len >= 5) { print k "|" substr(st, 2) "|" substr(offs, 2); done = 1; exit }
+		  if (k >= 16) exit }
+		END { if (!done) print "0||" }')
+	REGION_M=${_r%%|*}
+	_r=${_r#*|}
+	REGION_STRADDLE=${_r%%|*}
+	REGION_OFFS=${_r#*|}
+}
+
+# marked_as_planned LISTING: the decode LISTING (a file) shows the region of
+# the last `region` call as installed: `push %rsp` (54) at each Ik, k < M,
+# and a 5-byte jmp (e9) at IM.
+marked_as_planned() {
+	_k=0
+	for _o in $REGION_OFFS; do
+		_k=$((_k + 1))
+		if [ $_k -lt $REGION_M ]; then
+			grep -q "^$_o	1	54	" "$1" || { echo "no mark at I$_k ($_o)"; return 1; }
+		else
+			grep -q "^$_o	5	e9 " "$1" || { echo "no jmp at IM ($_o)"; return 1; }
+		fi
+	done
+}
+
+# matches STRING REGEX: STRING matches the extended REGEX.
+matches() {
+	echo "$1" | grep -Eq "$2"
+}
+
+# churn NAME HOOK SECONDS [STRESS-ALLOW]: the stress driver calls NAME on
+# every CPU (allowing the original's result and STRESS-ALLOW: "allow=V" or
+# "double") while NAME is installed with HOOK and reverted over and over for
+# SECONDS; checks every install and revert, no wrong result, and the bytes
+# restored. Adds the partial entries seen to $total; leaves the stress
+# status in STRESS.
+churn() {
+	name=$1 hook=$2 secs=$3
+	region $name $(awk -v n=$name '$1 == n { sub(/fentry=/, "", $5); print $5 }' $MPT/names)
+	cp $MP/decode /tmp/before
+	echo "$name $((secs + 2)) $4" > $MPT/stress
+	end=$(( $(cut -d. -f1 /proc/uptime) + secs ))
+	cycles=0 bad=0 partials= sum=0
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+		r=$(mperrno $MP/install "$name $hook")
+		[ "$r" = ok ] || { echo "install: $r"; bad=$((bad + 1)); break; }
+		sleep 0.1
+		p=$(cat $MP/patch/$name/partial 2>/dev/null || echo 0)
+		partials="$partials $p"; sum=$((sum + p))
+		r=$(mperrno $MP/revert "$name")
+		[ "$r" = ok ] || { echo "revert: $r"; bad=$((bad + 1)); break; }
+		cycles=$((cycles + 1))
+	done
+	stress_wait 60
+	echo "$name with $hook: $cycles install/revert cycles; partial entries per install:$partials (sum $sum)"
+	echo "$STRESS"
+	check "$name/$hook: every install and revert succeeded ($cycles cycles)" [ "$bad $((cycles > 0))" = "0 1" ]
+	check "$name/$hook: stress made calls" [ "$(field calls "$STRESS")" -gt 0 ]
+	check "$name/$hook: no wrong result" [ "$(field wrong "$STRESS")" = 0 ]
+	echo $name > $MP/decode
+	check "$name/$hook: bytes restored exactly" cmp -s /tmp/before $MP/decode
+	total=$((total + sum))
+}

@@ -151,7 +151,7 @@ impl fmt::Display for Refusal {
             Refusal::Ud { offset } => {
                 write!(
                     f,
-                    "region has ud0/ud1/ud2 at +{offset:#x} (a BUG/WARN keyed by its address)"
+                    "region has ud0/ud1/ud2 at +{offset:#x} (its bug-table entry is keyed by that address)"
                 )
             }
             Refusal::Hlt { offset } => write!(f, "region has hlt at +{offset:#x}"),

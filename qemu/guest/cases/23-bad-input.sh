@@ -1,0 +1,112 @@
+# The bad-input matrix of plan, install and revert: each errno, one dmesg
+# line each, and no oops; nothing is left patched.
+. "${MPTESTS:-/tests}/lib.sh"
+load_targets || exit 1
+need_engine
+revert_all
+long=$(printf '%4096s' '' | tr ' ' a)
+
+# bad WANT FILE DATA: errno WANT and exactly one new "markpatch: " dmesg line
+bad() {
+	n0=$(dmesg | grep -c 'markpatch: ')
+	expect_errno "${2##*/} '$(echo "$3" | cut -c1-40)'" "$1" "$2" "$3"
+	n1=$(dmesg | grep -c 'markpatch: ')
+	dmesg | grep 'markpatch: ' | tail -n +$((n0 + 1)) | cut -c1-200
+	check "${2##*/} '$(echo "$3" | cut -c1-40)': one dmesg line" [ $((n1 - n0)) = 1 ]
+}
+
+for f in plan install revert; do
+	check "$f is root-only ($(stat -c %a $MP/$f))" matches "$(stat -c %a $MP/$f)" '^[0-7]00$'
+	bad EINVAL $MP/$f '\n'
+	bad EINVAL $MP/$f "$long"
+	bad EINVAL $MP/$f 'mpt\x00short'
+	bad EINVAL $MP/$f '\xff\xfe'
+done
+bad ENOENT $MP/plan no_such_function_xyz
+bad EOPNOTSUPP $MP/plan mpt_backedge_i1
+r=$(mperrno $MP/plan jiffies)
+echo "plan of a data symbol (jiffies): $r"
+check "plan jiffies (not a function) is refused" matches "$r" '^(EINVAL|ENOENT|EOPNOTSUPP)$'
+
+# install
+bad EINVAL $MP/install 'mpt_short'
+bad EINVAL $MP/install 'mpt_short count extra'
+bad EINVAL $MP/install 'mpt_short fail='
+bad EINVAL $MP/install 'mpt_short fail=abc'
+bad EINVAL $MP/install 'mpt_short fail=99999999999999999999999'
+bad EINVAL $MP/install 'mpt_short count\x00'
+bad ENOENT $MP/install 'no_such_function_xyz count'
+bad ENOENT $MP/install 'mpt_short no_such_hook'
+bad EOPNOTSUPP $MP/install 'mpt_backedge_i1 count'
+r=$(mperrno $MP/install 'jiffies count')
+echo "install on a data symbol (jiffies): $r"
+check "install jiffies (not a function) is refused" matches "$r" '^(EINVAL|ENOENT|EOPNOTSUPP)$'
+check "nothing installed by the bad writes" [ -z "$(cat $MP/patches)" ]
+
+# revert
+bad ENOENT $MP/revert mpt_short
+bad ENOENT $MP/revert no_such_function_xyz
+bad EINVAL $MP/revert 'mpt_short extra'
+
+# twice
+region mpt_short no
+cp $MP/decode /tmp/before
+expect_errno "install mpt_short count" ok $MP/install 'mpt_short count'
+expect_errno "install mpt_short count again (replaces the hook)" ok $MP/install 'mpt_short count'
+check "dmesg says replaced hook" sh -c "dmesg | tail -5 | grep -q 'replaced hook'"
+check "one patch listed" [ "$(wc -l < $MP/patches)" = 1 ]
+expect_errno "revert mpt_short" ok $MP/revert mpt_short
+bad ENOENT $MP/revert mpt_short
+echo mpt_short > $MP/decode
+check "mpt_short bytes restored" cmp -s /tmp/before $MP/decode
+
+# EBUSY: the code changes under an install. A slow install (1 s between the
+# instruction writes, IM first, I1 last) and a kprobe put on I1 meanwhile:
+# the write of I1 finds int3 where the original was.
+echo 1000 > /sys/module/markpatch/parameters/install_delay_ms
+( mperrno $MP/install 'mpt_short count' > /tmp/ebusy ) &
+ipid=$!
+sleep 0.5
+check "kprobe on I1 of mpt_short during the install" sh -c "echo 'mpt_short 4 int3' > $MPT/kprobe"
+wait $ipid
+r=$(cat /tmp/ebusy)
+echo "install with the code changed under it: $r"
+check "install with the code changed under it: EBUSY" [ "$r" = EBUSY ]
+dmesg | grep 'markpatch: ' | tail -2
+cat $MPT/kprobe
+check "nothing left installed" [ -z "$(cat $MP/patches)" ]
+echo 0 > /sys/module/markpatch/parameters/install_delay_ms
+echo - > $MPT/kprobe
+restored() { # the bytes are the originals again (kprobes restores asynchronously)
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		echo mpt_short > $MP/decode
+		cmp -s /tmp/before $MP/decode && return 0
+		sleep 0.5
+	done
+	cat $MP/decode
+	return 1
+}
+check "mpt_short bytes are the originals after the rollback and the kprobe" restored
+
+# A kprobe in the region: its int3 (a kprobe with a post handler is never
+# optimized), or the 5-byte jmp kprobes optimizes it into, must make the
+# planner refuse.
+for kind in int3 opt; do
+	echo "mpt_short 4 $kind" > $MPT/kprobe
+	sleep 1
+	echo mpt_short > $MP/decode
+	sed -n 2,3p $MP/decode
+	r=$(mperrno $MP/plan mpt_short)
+	echo "plan with a kprobe ($kind) on I1: $r; $(head -1 $MP/plan)"
+	check "plan with a kprobe ($kind) on I1: EOPNOTSUPP" [ "$r" = EOPNOTSUPP ]
+	r=$(mperrno $MP/install "mpt_short count")
+	check "install with a kprobe ($kind) on I1: EOPNOTSUPP" [ "$r" = EOPNOTSUPP ]
+	[ "$r" = ok ] && echo mpt_short > $MP/revert
+	echo - > $MPT/kprobe
+	check "mpt_short bytes are the originals after the kprobe ($kind) goes" restored
+done
+tcall mpt_short 9
+check "mpt_short still right" [ "$RESULT" = "$REF" ]
+
+unload_targets
+finish

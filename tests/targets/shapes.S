@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test targets of known shapes for markpatch's planner and engine. Each is
+ * u64 f(u64 x) (x in %rdi, result in %rax) with a C reference in targets.c.
+ *
+ * SYM_FUNC_START aligns each function to CONFIG_FUNCTION_ALIGNMENT (16 in
+ * the test kernel; the NOP padding before it keeps that) and opens it with a
+ * 4-byte ENDBR under IBT, so I1 is at +4. These functions have no fentry
+ * NOP (only compiled C gets one). Offsets in the comments are from the
+ * function's first byte; "[a,b)" is the bytes an instruction covers. The
+ * region I1..IM ends at the first instruction of 5 bytes or more.
+ *
+ * Every instruction in a region changes the result or the stack, so a
+ * resolver that skips one or runs one twice gives a wrong result (checked by
+ * the stress driver) or an unbalanced stack.
+ *
+ * MPT_AT(fn, label, off) fails the build when a label is not at the offset
+ * the comments (and tests) rely on.
+ */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+
+#define MPT_AT(fn, label, off)				\
+	.if (label - fn) != (off);			\
+	.error "markpatch_targets: layout moved";	\
+	.endif
+
+	.section .rodata
+	.balign 8
+SYM_DATA(mpt_const, .quad 0x0123456789abcdef)
+
+	.text
+
+/*
+ * mpt_short: three short instructions, then IM. M = 4.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,8)   mov %rdi,%rbx
+ *   I3 +8  [8,10)  xor %eax,%eax          (the caller's %rax is garbage)
+ *   I4 +10 [10,16) add $0x1234567,%rax    IM
+ * Result: 2x + 0x1234567.
+ */
+SYM_FUNC_START(mpt_short)
+	push	%rbx
+	mov	%rdi, %rbx
+	xor	%eax, %eax
+.Lshort_im:
+	add	$0x1234567, %rax
+	lea	(%rax,%rbx,2), %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_short)
+MPT_AT(mpt_short, .Lshort_im, 10)
+
+/*
+ * mpt_riprel: a RIP-relative load as IM. M = 3.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,8)   mov %rdi,%rbx
+ *   I3 +8  [8,15)  mov mpt_const(%rip),%rax   IM
+ * Result: x + 0x0123456789abcdef.
+ */
+SYM_FUNC_START(mpt_riprel)
+	push	%rbx
+	mov	%rdi, %rbx
+.Lriprel_im:
+	mov	mpt_const(%rip), %rax
+	add	%rbx, %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_riprel)
+MPT_AT(mpt_riprel, .Lriprel_im, 8)
+
+/*
+ * mpt_jcc: a jcc rel8 in the region, to a target after it. M = 4.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,9)   test $1,%dil
+ *   I3 +9  [9,11)  jz .Leven                  (rel8)
+ *   I4 +11 [11,16) mov $0x11111111,%eax       IM
+ * Result: odd x: x + 0x11111111; even x: x >> 1.
+ */
+SYM_FUNC_START(mpt_jcc)
+	push	%rbx
+	test	$1, %dil
+.Ljcc_i3:
+	/* jz .Ljcc_even, spelt out so it stays rel8 (and the layout fixed) */
+	.byte	0x74, .Ljcc_even - .Ljcc_im
+.Ljcc_im:
+	mov	$0x11111111, %eax
+	mov	%rdi, %rbx
+	add	%rbx, %rax
+	pop	%rbx
+	RET
+.Ljcc_even:
+	mov	%rdi, %rax
+	shr	$1, %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_jcc)
+MPT_AT(mpt_jcc, .Ljcc_i3, 9)
+MPT_AT(mpt_jcc, .Ljcc_im, 11)
+
+/*
+ * mpt_loop_i2: a loop from after the region back to I2 (allowed: a thread
+ * that jumps in at I2 is a thread that ran I1). M = 4.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,8)   inc %rdi                   <- loop target
+ *   I3 +8  [8,11)  mov %rdi,%rax
+ *   I4 +11 [11,16) and $0xfffff,%eax          IM
+ *   then: mov %rdi,%rbx; test $7,%bl; jnz I2; pop %rbx; RET
+ * Result: ((x + 8) & ~7) & 0xfffff (x incremented to the next multiple of
+ * 8; up to 8 trips through I2).
+ */
+SYM_FUNC_START(mpt_loop_i2)
+	push	%rbx
+.Lloop_i2:
+	inc	%rdi
+	mov	%rdi, %rax
+.Lloop_im:
+	and	$0xfffff, %eax
+	mov	%rdi, %rbx
+	test	$7, %bl
+	jnz	.Lloop_i2
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_loop_i2)
+MPT_AT(mpt_loop_i2, .Lloop_i2, 5)
+MPT_AT(mpt_loop_i2, .Lloop_im, 11)
+
+/*
+ * mpt_backedge_i1: a loop back to I1. The planner must refuse it: a thread
+ * that takes the back-edge after the install would run all marks and be taken
+ * for a new call. Region (if it were planned) M = 3:
+ *   I1 +4  [4,7)   inc %rdi                   <- loop target
+ *   I2 +7  [7,10)  mov %rdi,%rax
+ *   I3 +10 [10,15) and $0xfffff,%eax          IM
+ * Result: ((x + 4) & ~3) & 0xfffff.
+ */
+SYM_FUNC_START(mpt_backedge_i1)
+.Lbackedge_i1:
+	inc	%rdi
+	mov	%rdi, %rax
+.Lbackedge_im:
+	and	$0xfffff, %eax
+	test	$3, %dil
+	jnz	.Lbackedge_i1
+	RET
+SYM_FUNC_END(mpt_backedge_i1)
+MPT_AT(mpt_backedge_i1, .Lbackedge_i1, 4)
+MPT_AT(mpt_backedge_i1, .Lbackedge_im, 10)
+
+/*
+ * mpt_straddle: I5 crosses the aligned 16-byte boundary at +16, so no
+ * single 8- or 16-byte cmpxchg can write it (the int3 protocol must). M = 6.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,8)   mov %rdi,%rbx
+ *   I3 +8  [8,11)  mov %rdi,%rax
+ *   I4 +11 [11,15) shl $3,%rax
+ *   I5 +15 [15,18) add %rbx,%rax              STRADDLES +16
+ *   I6 +18 [18,24) xor $0x5a5a5a5a,%rax       IM
+ * Result: (9x) ^ 0x5a5a5a5a.
+ */
+SYM_FUNC_START(mpt_straddle)
+	push	%rbx
+	mov	%rdi, %rbx
+	mov	%rdi, %rax
+	shl	$3, %rax
+.Lstraddle_i5:
+	add	%rbx, %rax
+.Lstraddle_im:
+	xor	$0x5a5a5a5a, %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_straddle)
+MPT_AT(mpt_straddle, .Lstraddle_i5, 15)
+MPT_AT(mpt_straddle, .Lstraddle_im, 18)
+
+/* The callee of mpt_call: 5x + 1. Leaves %rbx alone. */
+SYM_FUNC_START(mpt_call_helper)
+	lea	1(%rdi,%rdi,4), %rax
+	RET
+SYM_FUNC_END(mpt_call_helper)
+
+/*
+ * mpt_call: a call rel32 as IM. The pseudo-original must not return into
+ * itself while the callee runs (relocated as push <return address>; jmp).
+ * M = 3.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,8)   mov %rdi,%rbx
+ *   I3 +8  [8,13)  call mpt_call_helper       IM
+ * Result: 6x + 1.
+ */
+SYM_FUNC_START(mpt_call)
+	push	%rbx
+	mov	%rdi, %rbx
+.Lcall_im:
+	call	mpt_call_helper
+	add	%rbx, %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_call)
+MPT_AT(mpt_call, .Lcall_im, 8)
+
+/*
+ * mpt_ambiguous: I2 pushes the entry RSP, which is its own slot + 8: the
+ * same value a mark leaves (DESIGN-NOTES "Counting marks"). M = 4.
+ *   I1 +4  [4,7)   mov %rsp,%rax
+ *   I2 +7  [7,8)   push %rax                  (looks like a mark)
+ *   I3 +8  [8,9)   push %rbx
+ *   I4 +9  [9,14)  mov $0x2468ace,%ecx        IM
+ * then: pop %rbx; pop %rdx; sub %rsp,%rdx (0 when the stack is as it was)
+ * Result: 4x + 0x2468ace (+ the stack error, which must be 0).
+ */
+SYM_FUNC_START(mpt_ambiguous)
+	mov	%rsp, %rax
+	push	%rax
+	push	%rbx
+.Lambiguous_im:
+	mov	$0x2468ace, %ecx
+	mov	%rdi, %rbx
+	lea	(%rcx,%rbx,4), %rax
+	pop	%rbx
+	pop	%rdx
+	sub	%rsp, %rdx
+	add	%rdx, %rax
+	RET
+SYM_FUNC_END(mpt_ambiguous)
+MPT_AT(mpt_ambiguous, .Lambiguous_im, 9)

@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * markpatch_targets: functions of known shapes for markpatch's in-guest
+ * tests, a way to call them, a stress driver that calls them on every CPU and
+ * checks every result, and two filter hooks registered through markpatch's
+ * exported API (include/markpatch.h). Load markpatch.ko first.
+ *
+ * /sys/kernel/markpatch_targets/ (root only):
+ *   names     read: one line per target:
+ *             "NAME m=<M|?> plannable|refused straddle=<k|->  fentry=yes|no"
+ *             (what the planner should find; m=? for compiled C)
+ *   call      write "NAME X" (X decimal or 0x hex): calls NAME(X) through a
+ *             function pointer; read "RESULT REF" as signed decimals (REF: the
+ *             C reference implementation's value for X)
+ *   stress    write "NAME SECONDS [allow=V] [double]": one kthread per online
+ *             CPU calls NAME through a function pointer in a tight loop with
+ *             varying X (20 bits) for SECONDS, checking each result: allowed
+ *             are REF(X), V (a `fail=V` hook) and 2*REF(X) (the
+ *             targets_double hook) when asked. Each thread sleeps briefly
+ *             every 1024 calls (as real callers do; RCU-tasks needs it).
+ *             write "stop": stop now (waits for the threads).
+ *             read: "idle" or "running|done target=NAME cpus=N calls=C
+ *             wrong=W hooked=H ms=T" (+ " first_wrong=X:GOT:WANT").
+ *   kprobe    write "NAME OFFSET [int3|opt]": register a kprobe there
+ *             (tests that change code under markpatch). int3 (the default)
+ *             has a post handler, so kprobes never optimizes it: its int3
+ *             stays; opt may be optimized into a 5-byte jmp. write "-":
+ *             unregister; read "NAME+OFFSET hits=N" or "none"
+ *   selftest  read: the load-time self-check, "ok ..." or "failed ..."
+ *
+ * Hooks: "targets_double" (calls the original, returns 2x its result) and
+ * "targets_sleepy" (msleep(1), then calls the original).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+#include <linux/kthread.h>
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/slab.h>
+#include <linux/cpu.h>
+#include <linux/mutex.h>
+#include <linux/jiffies.h>
+#include <linux/string.h>
+#include <linux/ktime.h>
+#include <linux/atomic.h>
+#include <linux/spinlock.h>
+#include <linux/sched.h>
+
+#include <markpatch.h>
+
+/* shapes.S */
+u64 mpt_short(u64 x);
+u64 mpt_riprel(u64 x);
+u64 mpt_jcc(u64 x);
+u64 mpt_loop_i2(u64 x);
+u64 mpt_backedge_i1(u64 x);
+u64 mpt_straddle(u64 x);
+u64 mpt_call(u64 x);
+u64 mpt_ambiguous(u64 x);
+u64 mpt_c_fentry(u64 x);
+
+/*
+ * A plain C target: the compiler gives it ENDBR (its address is taken, so
+ * it is not sealed) and the fentry NOP.
+ */
+static noinline u64 mpt_c_mix(u64 x)
+{
+	return (x >> 3) ^ (x * 0x3779b1);
+}
+
+noinline u64 mpt_c_fentry(u64 x)
+{
+	u64 a = mpt_c_mix(x);
+
+	return a + mpt_c_mix(a ^ x);
+}
+
+static u64 ref_short(u64 x) { return 2 * x + 0x1234567; }
+static u64 ref_riprel(u64 x) { return x + 0x0123456789abcdefULL; }
+static u64 ref_jcc(u64 x) { return (x & 1) ? x + 0x11111111 : x >> 1; }
+static u64 ref_loop_i2(u64 x) { return ((x + 8) & ~7ULL) & 0xfffff; }
+static u64 ref_backedge_i1(u64 x) { return ((x + 4) & ~3ULL) & 0xfffff; }
+static u64 ref_straddle(u64 x) { return (9 * x) ^ 0x5a5a5a5a; }
+static u64 ref_call(u64 x) { return 6 * x + 1; }
+static u64 ref_ambiguous(u64 x) { return 4 * x + 0x2468ace; }
+static u64 ref_c_mix(u64 x) { return (x >> 3) ^ (x * 0x3779b1); }
+static u64 ref_c_fentry(u64 x) { return ref_c_mix(x) + ref_c_mix(ref_c_mix(x) ^ x); }
+
+/* Bytes a shape must hold at an offset (checked at load). */
+struct mpt_bytes {
+	int off;
+	int len;
+	u8 b[8];
+};
+
+struct mpt_target {
+	const char *name;
+	u64 (*fn)(u64);
+	u64 (*ref)(u64);
+	int m;			/* expected M; 0: compiled C, not known here */
+	bool plannable;
+	int straddle;		/* k of the Ik crossing a 16-byte boundary; 0: none */
+	bool fentry;
+	struct mpt_bytes at[2];	/* the first instruction of the region and IM */
+};
+
+#define B(o, ...) { .off = (o), .len = sizeof((u8[]){ __VA_ARGS__ }), .b = { __VA_ARGS__ } }
+
+static const struct mpt_target targets[] = {
+	{ "mpt_short", mpt_short, ref_short, 4, true, 0, false,
+	  { B(4, 0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0), B(10, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01) } },
+	{ "mpt_riprel", mpt_riprel, ref_riprel, 3, true, 0, false,
+	  { B(4, 0x53, 0x48, 0x89, 0xfb), B(8, 0x48, 0x8b, 0x05) } },
+	{ "mpt_jcc", mpt_jcc, ref_jcc, 4, true, 0, false,
+	  { B(4, 0x53, 0x40, 0xf6, 0xc7, 0x01, 0x74), B(11, 0xb8, 0x11, 0x11, 0x11, 0x11) } },
+	{ "mpt_loop_i2", mpt_loop_i2, ref_loop_i2, 4, true, 0, false,
+	  { B(4, 0x53, 0x48, 0xff, 0xc7), B(11, 0x25, 0xff, 0xff, 0x0f, 0x00) } },
+	{ "mpt_backedge_i1", mpt_backedge_i1, ref_backedge_i1, 3, false, 0, false,
+	  { B(4, 0x48, 0xff, 0xc7), B(10, 0x25, 0xff, 0xff, 0x0f, 0x00) } },
+	{ "mpt_straddle", mpt_straddle, ref_straddle, 6, true, 5, false,
+	  { B(15, 0x48, 0x01, 0xd8), B(18, 0x48, 0x35, 0x5a, 0x5a, 0x5a, 0x5a) } },
+	{ "mpt_call", mpt_call, ref_call, 3, true, 0, false,
+	  { B(4, 0x53, 0x48, 0x89, 0xfb), B(8, 0xe8) } },
+	{ "mpt_ambiguous", mpt_ambiguous, ref_ambiguous, 4, true, 0, false,
+	  { B(4, 0x48, 0x89, 0xe0, 0x50, 0x53), B(9, 0xb9, 0xce, 0x8a, 0x46, 0x02) } },
+	{ "mpt_c_fentry", mpt_c_fentry, ref_c_fentry, 0, true, 0, true,
+	  { B(4, 0x0f, 0x1f, 0x44, 0x00, 0x00), {} } },
+};
+
+static const struct mpt_target *find_target(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(targets); i++)
+		if (!strcmp(targets[i].name, name))
+			return &targets[i];
+	return NULL;
+}
+
+/* Splits a write into at most @max space-separated words (NUL-terminated). */
+static int split_words(char *buf, char **words, int max)
+{
+	int n = 0;
+	char *w;
+
+	strim(buf);
+	while ((w = strsep(&buf, " \t")) != NULL) {
+		if (!*w)
+			continue;
+		if (n == max)
+			return -EINVAL;
+		words[n++] = w;
+	}
+	return n;
+}
+
+static int parse_u64_any(const char *s, u64 *v)
+{
+	s64 sv;
+
+	if (!kstrtou64(s, 0, v))
+		return 0;
+	if (!kstrtos64(s, 0, &sv)) {
+		*v = (u64)sv;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- self-check at load ---- */
+
+static char selftest_msg[256];
+
+static const u64 check_xs[] = {
+	0, 1, 2, 3, 7, 8, 9, 15, 16, 255, 256, 0x12345, 0xfffff, 0x100000,
+	0xdeadbeef, 0x7fffffffffffffffULL, 0x8000000000000000ULL, ~0ULL,
+};
+
+static bool mpt_is_endbr(const u8 *p)
+{
+	static const u8 endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const u8 sealed[4] = { 0x66, 0x0f, 0x1f, 0x00 };
+
+	return !memcmp(p, endbr, 4) || !memcmp(p, sealed, 4);
+}
+
+static void selftest(void)
+{
+	int values = 0, bad = 0;
+	size_t i, j;
+	char why[128] = "";
+
+	for (i = 0; i < ARRAY_SIZE(targets); i++) {
+		const struct mpt_target *t = &targets[i];
+		const u8 *code = (const u8 *)t->fn;
+
+		for (j = 0; j < ARRAY_SIZE(check_xs); j++) {
+			u64 got = t->fn(check_xs[j]), want = t->ref(check_xs[j]);
+
+			values++;
+			if (got != want) {
+				bad++;
+				snprintf(why, sizeof(why), "%s(%#llx) = %#llx, want %#llx",
+					 t->name, check_xs[j], got, want);
+			}
+		}
+		if ((unsigned long)code & 15) {
+			bad++;
+			snprintf(why, sizeof(why), "%s at %px is not 16-byte aligned", t->name, code);
+		}
+		if (!mpt_is_endbr(code)) {
+			bad++;
+			snprintf(why, sizeof(why), "%s has no ENDBR at +0 (%4ph)", t->name, code);
+		}
+		for (j = 0; j < ARRAY_SIZE(t->at); j++) {
+			const struct mpt_bytes *b = &t->at[j];
+
+			if (b->len && memcmp(code + b->off, b->b, b->len)) {
+				bad++;
+				snprintf(why, sizeof(why), "%s+%d holds %*ph, want %*ph", t->name,
+					 b->off, b->len, code + b->off, b->len, b->b);
+			}
+		}
+	}
+	if (bad)
+		snprintf(selftest_msg, sizeof(selftest_msg),
+			 "failed: %d of %zu targets' checks (%d values); last: %s\n",
+			 bad, ARRAY_SIZE(targets), values, why);
+	else
+		snprintf(selftest_msg, sizeof(selftest_msg),
+			 "ok: %zu targets, %d results match their references, layouts as planned\n",
+			 ARRAY_SIZE(targets), values);
+	pr_info("self-check %s", selftest_msg);
+}
+
+/* ---- hooks ---- */
+
+static u64 hook_double(const struct markpatch_call *c)
+{
+	return 2 * c->original(c->args[0], c->args[1], c->args[2], c->args[3],
+			       c->args[4], c->args[5]);
+}
+
+static u64 hook_sleepy(const struct markpatch_call *c)
+{
+	msleep(1);
+	return c->original(c->args[0], c->args[1], c->args[2], c->args[3],
+			   c->args[4], c->args[5]);
+}
+
+static const struct {
+	const char *name;
+	markpatch_filter_fn fn;
+} hooks[] = {
+	{ "targets_double", hook_double },
+	{ "targets_sleepy", hook_sleepy },
+};
+static bool hook_registered[ARRAY_SIZE(hooks)];
+static char hooks_msg[128];
+
+/* ---- call ---- */
+
+static DEFINE_MUTEX(call_lock);
+static s64 call_result, call_ref;
+static bool call_done;
+
+/* ---- stress ---- */
+
+static struct {
+	struct mutex lock;		/* start, stop, reap */
+	struct task_struct **tasks;
+	int ntasks;
+	const struct mpt_target *t;
+	u64 (*fn)(u64);			/* read by the threads through this */
+	bool allow_v, allow_double;
+	u64 v;
+	unsigned long deadline;
+	bool stop;
+	ktime_t start, end;
+	atomic_t running;
+	atomic64_t calls, wrong, hooked;
+	spinlock_t wrong_lock;
+	bool have_wrong;
+	u64 wrong_x, wrong_got, wrong_want;
+} st;
+
+#define STRESS_BATCH 1024
+
+static int stress_thread(void *data)
+{
+	u64 seed = 0x9e3779b97f4a7c15ULL * ((unsigned long)data + 1) ^ ktime_get_ns();
+	u64 (*fn)(u64) = READ_ONCE(st.fn);
+	u64 (*ref)(u64) = st.t->ref;
+	bool allow_v = st.allow_v, allow_double = st.allow_double;
+	u64 v = st.v;
+
+	while (!kthread_should_stop() && !READ_ONCE(st.stop) &&
+	       time_before(jiffies, READ_ONCE(st.deadline))) {
+		u64 calls = 0, wrong = 0, hooked = 0;
+		int i;
+
+		for (i = 0; i < STRESS_BATCH; i++) {
+			u64 x, got, want;
+
+			/* The sleepy hook makes calls slow: look at the clock often. */
+			if ((i & 15) == 15 && (READ_ONCE(st.stop) ||
+					       !time_before(jiffies, READ_ONCE(st.deadline))))
+				break;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			x = (seed >> 33) & 0xfffff;
+			got = fn(x);
+			want = ref(x);
+			calls++;
+			if (got == want)
+				continue;
+			if ((allow_v && got == v) || (allow_double && got == 2 * want)) {
+				hooked++;
+				continue;
+			}
+			wrong++;
+			spin_lock(&st.wrong_lock);
+			if (!st.have_wrong) {
+				st.have_wrong = true;
+				st.wrong_x = x;
+				st.wrong_got = got;
+				st.wrong_want = want;
+			}
+			spin_unlock(&st.wrong_lock);
+		}
+		atomic64_add(calls, &st.calls);
+		atomic64_add(wrong, &st.wrong);
+		atomic64_add(hooked, &st.hooked);
+		/* A voluntary sleep, as real callers make. */
+		usleep_range(20, 50);
+	}
+	st.end = ktime_get();
+	atomic_dec(&st.running);
+	/* Wait for kthread_stop(). */
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* Stops and frees the threads of the last run. Caller holds st.lock. */
+static void stress_reap(void)
+{
+	int i;
+
+	if (!st.tasks)
+		return;
+	WRITE_ONCE(st.stop, true);
+	for (i = 0; i < st.ntasks; i++) {
+		kthread_stop(st.tasks[i]);
+		put_task_struct(st.tasks[i]);
+	}
+	kfree(st.tasks);
+	st.tasks = NULL;
+	st.ntasks = 0;
+}
+
+static int stress_start(const struct mpt_target *t, unsigned int seconds, bool allow_v, u64 v,
+			bool allow_double)
+{
+	int cpu, n = 0, ret = 0;
+
+	stress_reap();
+	st.tasks = kcalloc(num_possible_cpus(), sizeof(*st.tasks), GFP_KERNEL);
+	if (!st.tasks)
+		return -ENOMEM;
+	st.t = t;
+	WRITE_ONCE(st.fn, t->fn);
+	st.allow_v = allow_v;
+	st.v = v;
+	st.allow_double = allow_double;
+	st.stop = false;
+	st.have_wrong = false;
+	atomic64_set(&st.calls, 0);
+	atomic64_set(&st.wrong, 0);
+	atomic64_set(&st.hooked, 0);
+	st.deadline = jiffies + seconds * HZ;
+	st.start = ktime_get();
+	st.end = st.start;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		struct task_struct *p = kthread_create_on_cpu(stress_thread, (void *)(long)cpu, cpu,
+							      "mpt_stress/%u");
+
+		if (IS_ERR(p)) {
+			ret = PTR_ERR(p);
+			break;
+		}
+		get_task_struct(p);
+		st.tasks[n++] = p;
+	}
+	cpus_read_unlock();
+	st.ntasks = n;
+	atomic_set(&st.running, n);
+	if (ret) {
+		/* Never woken: kthread_stop() makes them exit without running. */
+		atomic_set(&st.running, 0);
+		stress_reap();
+		return ret;
+	}
+	for (cpu = 0; cpu < n; cpu++)
+		wake_up_process(st.tasks[cpu]);
+	return 0;
+}
+
+/* ---- kprobe ---- */
+
+static DEFINE_MUTEX(kp_lock);
+static struct kprobe kp;
+static bool kp_active;
+static char kp_name[KSYM_NAME_LEN];
+static atomic_t kp_hits;
+
+static int kp_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	atomic_inc(&kp_hits);
+	return 0;
+}
+
+static void kp_post(struct kprobe *p, struct pt_regs *regs, unsigned long flags)
+{
+}
+
+/* ---- sysfs ---- */
+
+static ssize_t names_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	int len = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(targets); i++) {
+		const struct mpt_target *t = &targets[i];
+		char m[8] = "?", s[8] = "-";
+
+		if (t->m)
+			snprintf(m, sizeof(m), "%d", t->m);
+		if (t->straddle)
+			snprintf(s, sizeof(s), "%d", t->straddle);
+		len += sysfs_emit_at(buf, len, "%s m=%s %s straddle=%s fentry=%s\n", t->name, m,
+				     t->plannable ? "plannable" : "refused", s,
+				     t->fentry ? "yes" : "no");
+	}
+	return len;
+}
+
+static ssize_t call_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t ret;
+
+	mutex_lock(&call_lock);
+	ret = call_done ? sysfs_emit(buf, "%lld %lld\n", call_result, call_ref) : -ENODATA;
+	mutex_unlock(&call_lock);
+	return ret;
+}
+
+static ssize_t call_store(struct kobject *k, struct kobj_attribute *a, const char *in, size_t n)
+{
+	const struct mpt_target *t;
+	char *buf, *w[2];
+	u64 x;
+	int ret;
+
+	buf = kmemdup_nul(in, n, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ret = split_words(buf, w, 2);
+	if (ret != 2 || parse_u64_any(w[1], &x)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	t = find_target(w[0]);
+	if (!t) {
+		ret = -ENOENT;
+		goto out;
+	}
+	mutex_lock(&call_lock);
+	call_result = (s64)t->fn(x);
+	call_ref = (s64)t->ref(x);
+	call_done = true;
+	mutex_unlock(&call_lock);
+	ret = n;
+out:
+	kfree(buf);
+	return ret;
+}
+
+static ssize_t stress_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	int running, len;
+	ktime_t end;
+
+	mutex_lock(&st.lock);
+	if (!st.t) {
+		mutex_unlock(&st.lock);
+		return sysfs_emit(buf, "idle\n");
+	}
+	running = atomic_read(&st.running);
+	end = running ? ktime_get() : st.end;
+	len = sysfs_emit(buf, "%s target=%s cpus=%d calls=%lld wrong=%lld hooked=%lld ms=%lld",
+			 running ? "running" : "done", st.t->name, st.ntasks,
+			 atomic64_read(&st.calls), atomic64_read(&st.wrong),
+			 atomic64_read(&st.hooked), ktime_ms_delta(end, st.start));
+	spin_lock(&st.wrong_lock);
+	if (st.have_wrong)
+		len += sysfs_emit_at(buf, len, " first_wrong=%#llx:%#llx:%#llx", st.wrong_x,
+				     st.wrong_got, st.wrong_want);
+	spin_unlock(&st.wrong_lock);
+	len += sysfs_emit_at(buf, len, "\n");
+	mutex_unlock(&st.lock);
+	return len;
+}
+
+static ssize_t stress_store(struct kobject *k, struct kobj_attribute *a, const char *in, size_t n)
+{
+	const struct mpt_target *t;
+	bool allow_v = false, allow_double = false;
+	unsigned int seconds;
+	char *buf, *w[4];
+	u64 v = 0;
+	int i, nw, ret;
+
+	buf = kmemdup_nul(in, n, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	nw = split_words(buf, w, 4);
+	if (nw == 1 && !strcmp(w[0], "stop")) {
+		mutex_lock(&st.lock);
+		stress_reap();
+		mutex_unlock(&st.lock);
+		ret = n;
+		goto out;
+	}
+	ret = -EINVAL;
+	if (nw < 2 || kstrtouint(w[1], 10, &seconds) || !seconds || seconds > 600)
+		goto out;
+	for (i = 2; i < nw; i++) {
+		if (!strncmp(w[i], "allow=", 6) && !parse_u64_any(w[i] + 6, &v))
+			allow_v = true;
+		else if (!strcmp(w[i], "double"))
+			allow_double = true;
+		else
+			goto out;
+	}
+	t = find_target(w[0]);
+	if (!t) {
+		ret = -ENOENT;
+		goto out;
+	}
+	mutex_lock(&st.lock);
+	if (st.tasks && atomic_read(&st.running))
+		ret = -EBUSY;
+	else
+		ret = stress_start(t, seconds, allow_v, v, allow_double);
+	mutex_unlock(&st.lock);
+	if (!ret)
+		ret = n;
+out:
+	kfree(buf);
+	return ret;
+}
+
+static ssize_t kprobe_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t ret;
+
+	mutex_lock(&kp_lock);
+	if (kp_active)
+		ret = sysfs_emit(buf, "%s+%u hits=%d\n", kp_name, kp.offset, atomic_read(&kp_hits));
+	else
+		ret = sysfs_emit(buf, "none\n");
+	mutex_unlock(&kp_lock);
+	return ret;
+}
+
+static ssize_t kprobe_store(struct kobject *k, struct kobj_attribute *a, const char *in, size_t n)
+{
+	unsigned int off;
+	char *buf, *w[3];
+	bool opt = false;
+	int nw, ret;
+
+	buf = kmemdup_nul(in, n, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	nw = split_words(buf, w, 3);
+	mutex_lock(&kp_lock);
+	if (nw == 1 && !strcmp(w[0], "-")) {
+		if (kp_active) {
+			unregister_kprobe(&kp);
+			kp_active = false;
+		}
+		ret = n;
+		goto out;
+	}
+	ret = -EINVAL;
+	if (nw < 2 || kstrtouint(w[1], 0, &off) || strlen(w[0]) >= sizeof(kp_name))
+		goto out;
+	if (nw == 3) {
+		if (!strcmp(w[2], "opt"))
+			opt = true;
+		else if (strcmp(w[2], "int3"))
+			goto out;
+	}
+	ret = -EBUSY;
+	if (kp_active)
+		goto out;
+	strscpy(kp_name, w[0], sizeof(kp_name));
+	memset(&kp, 0, sizeof(kp));
+	kp.symbol_name = kp_name;
+	kp.offset = off;
+	kp.pre_handler = kp_pre;
+	if (!opt)
+		kp.post_handler = kp_post;
+	atomic_set(&kp_hits, 0);
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_info("kprobe at %s+%u: errno %d\n", kp_name, off, ret);
+		goto out;
+	}
+	kp_active = true;
+	ret = n;
+out:
+	mutex_unlock(&kp_lock);
+	kfree(buf);
+	return ret;
+}
+
+static ssize_t selftest_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%s%s", selftest_msg, hooks_msg);
+}
+
+static struct kobj_attribute names_attr = __ATTR(names, 0400, names_show, NULL);
+static struct kobj_attribute call_attr = __ATTR(call, 0600, call_show, call_store);
+static struct kobj_attribute stress_attr = __ATTR(stress, 0600, stress_show, stress_store);
+static struct kobj_attribute kprobe_attr = __ATTR(kprobe, 0600, kprobe_show, kprobe_store);
+static struct kobj_attribute selftest_attr = __ATTR(selftest, 0400, selftest_show, NULL);
+
+static struct attribute *attrs[] = {
+	&names_attr.attr,
+	&call_attr.attr,
+	&stress_attr.attr,
+	&kprobe_attr.attr,
+	&selftest_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group group = { .attrs = attrs };
+static struct kobject *kobj;
+
+static void unregister_hooks(void)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		if (!hook_registered[i])
+			continue;
+		ret = markpatch_unregister_hook(hooks[i].name);
+		if (ret)
+			pr_info("unregistering hook %s: errno %d\n", hooks[i].name, ret);
+		hook_registered[i] = false;
+	}
+}
+
+static int __init targets_init(void)
+{
+	size_t i;
+	int ret, len = 0;
+
+	mutex_init(&st.lock);
+	spin_lock_init(&st.wrong_lock);
+	selftest();
+
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		ret = markpatch_register_hook(hooks[i].name, hooks[i].fn, NULL, THIS_MODULE);
+		if (ret) {
+			pr_info("registering hook %s: errno %d\n", hooks[i].name, ret);
+			len += scnprintf(hooks_msg + len, sizeof(hooks_msg) - len,
+					 "hook %s: errno %d\n", hooks[i].name, ret);
+			continue;
+		}
+		hook_registered[i] = true;
+		len += scnprintf(hooks_msg + len, sizeof(hooks_msg) - len,
+				 "hook %s: registered\n", hooks[i].name);
+	}
+
+	kobj = kobject_create_and_add("markpatch_targets", kernel_kobj);
+	if (!kobj) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = sysfs_create_group(kobj, &group);
+	if (ret) {
+		kobject_put(kobj);
+		goto err;
+	}
+	pr_info("loaded: %zu targets\n", ARRAY_SIZE(targets));
+	return 0;
+err:
+	unregister_hooks();
+	return ret;
+}
+
+static void __exit targets_exit(void)
+{
+	/* No more writes, then stop what is running. */
+	sysfs_remove_group(kobj, &group);
+	kobject_put(kobj);
+	mutex_lock(&st.lock);
+	stress_reap();
+	mutex_unlock(&st.lock);
+	mutex_lock(&kp_lock);
+	if (kp_active)
+		unregister_kprobe(&kp);
+	kp_active = false;
+	mutex_unlock(&kp_lock);
+	unregister_hooks();
+	pr_info("unloaded\n");
+}
+
+module_init(targets_init);
+module_exit(targets_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("markpatch test targets, call and stress driver, filter hooks");
