@@ -10,6 +10,10 @@ guest=$MARKPATCH_ROOT/qemu/guest
 mkdir -p "$dest/bin" "$dest/data/objdump"
 cp "$guest/run-tests" "$guest/lib.sh" "$dest/"
 rm -rf "$dest/cases"; cp -r "$guest/cases" "$dest/cases"
+# MARKPATCH_EXTRA_CASES=stress adds qemu/guest/stress/*.sh (make stress-check).
+for extra in ${MARKPATCH_EXTRA_CASES:-}; do
+	cp "$guest/$extra"/*.sh "$dest/cases/"
+done
 gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
 

@@ -19,20 +19,38 @@
 	.text
 
 /*
+ * Frame offsets (struct Frame in src/resolver.rs): 15 registers, the flags,
+ * then the exit words markpatch_resolve() fills, then the stub's index.
+ */
+#define FRAME_RFLAGS	120
+#define FRAME_NEW_SP	128
+#define FRAME_MODE	136
+#define FRAME_IRET_CS	152
+#define FRAME_IRET_SS	176
+#define FRAME_EXIT	56	/* new_sp, mode and the five iret words */
+
+/*
  * Reached from a patch's stub, `push $index; jmp markpatch_resolver_entry`,
  * by a caller that ran some original instructions of the region and then
  * marks (push %rsp) up to IM. Saves every register and the flags, lets
- * markpatch_resolve() (src/resolver.rs) decide, then restores them all and
- * leaves through the slot markpatch_resolve() filled: rsp = frame.new_sp,
- * [rsp] = where to go (the hook, or an entry of the pseudo-original).
+ * markpatch_resolve() (src/resolver.rs) decide, restores them all and
+ * leaves one of two ways:
+ *  - mode 0, a new call going to the hook: rsp = frame.new_sp where
+ *    [new_sp] = the target, then RET. The flags are not live at a function's
+ *    entry, and the return thunk may change them (call depth tracking).
+ *  - mode 1, a caller resumed part-way (the pseudo-original): IRETQ through
+ *    the iret frame markpatch_resolve() filled, which restores RIP, RSP and
+ *    the flags exactly (a jcc in the region may depend on them).
  *
  * Frame, from low to high addresses: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8
- * rdi rsi rdx rcx rax rflags new_sp index, then the caller's stack.
+ * rdi rsi rdx rcx rax rflags new_sp mode iret_rip iret_cs iret_rflags
+ * iret_rsp iret_ss index, then the caller's stack.
  */
 SYM_CODE_START(markpatch_resolver_entry)
 	UNWIND_HINT_UNDEFINED
 	ANNOTATE_NOENDBR
-	subq	$8, %rsp
+	/* lea, not sub: the caller's flags are live until pushfq saves them */
+	leaq	-FRAME_EXIT(%rsp), %rsp
 	pushfq
 	pushq	%rax
 	pushq	%rcx
@@ -49,6 +67,10 @@ SYM_CODE_START(markpatch_resolver_entry)
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
+	movl	%cs, %eax
+	movq	%rax, FRAME_IRET_CS(%rsp)
+	movl	%ss, %eax
+	movq	%rax, FRAME_IRET_SS(%rsp)
 	movq	%rsp, %rdi
 	movq	%rsp, %rbx
 	andq	$-16, %rsp
@@ -70,9 +92,15 @@ SYM_CODE_START(markpatch_resolver_entry)
 	popq	%rdx
 	popq	%rcx
 	popq	%rax
+	/* rsp -> rflags; the flags are restored on either path below */
+	cmpq	$0, (FRAME_MODE - FRAME_RFLAGS)(%rsp)
+	jne	1f
 	popfq
 	popq	%rsp
 	RET
+1:
+	addq	$(FRAME_MODE + 8 - FRAME_RFLAGS), %rsp
+	iretq
 SYM_CODE_END(markpatch_resolver_entry)
 
 /*
@@ -117,5 +145,6 @@ SYM_CODE_END(markpatch_filter_trampoline)
 	.section .text.markpatch_arena, "ax"
 	.p2align 12
 SYM_DATA_START(markpatch_arena)
+	ANNOTATE_NOENDBR
 	.fill	MARKPATCH_ARENA_SIZE, 1, 0xcc
 SYM_DATA_END(markpatch_arena)

@@ -207,11 +207,14 @@ impl Engine {
         let planned = self.plan(name)?;
         if let Some((k, e)) = planned.probe_refused {
             let _ = k;
-            return Err(if e == EBUSY {
-                Failure::new(EBUSY, "an armed kprobe is on an instruction of the region")
-            } else {
-                Failure::new(errno::EOPNOTSUPP(), "kprobes refuses an instruction of the region (jump label, static call, bug entry or blacklisted)")
-            });
+            return Err(Failure::new(
+                errno::EOPNOTSUPP(),
+                if e == EBUSY {
+                    "an armed kprobe (int3 or optimized jump) is on an instruction of the region"
+                } else {
+                    "kprobes refuses an instruction of the region (jump label, static call, bug entry or blacklisted)"
+                },
+            ));
         }
         let plan = planned.result.map_err(Failure::refused)?;
         let m = plan.m();

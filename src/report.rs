@@ -39,13 +39,19 @@ pub(crate) fn plan(out: &mut dyn Write, name: &str, p: &Planned) -> fmt::Result 
         Ok(plan) => plan,
     };
     if let Some((k, e)) = p.probe_refused {
+        let why = if e == kernel::error::code::EBUSY {
+            "an armed kprobe is there"
+        } else {
+            "jump label, static call, bug entry or blacklisted"
+        };
         return writeln!(
             out,
-            "{} refused: kprobes refuses I{} at +{:#x} (errno {}: jump label, static call, bug entry or blacklisted)",
+            "{} refused: kprobes refuses I{} at +{:#x} (errno {}: {})",
             name,
             k + 1,
             plan.insns[k].offset,
-            e.to_errno()
+            e.to_errno(),
+            why
         );
     }
     writeln!(out, "{} plannable M={} prefix={} size={:#x}", name, plan.m(), plan.prefix_len, p.func.size)?;

@@ -114,11 +114,29 @@ pub(crate) struct Frame {
     rcx: u64,
     rax: u64,
     rflags: u64,
-    /// Filled here: the stack pointer to leave with; [new_sp] = where to go.
+    /// Mode 0: the stack pointer to leave with; [new_sp] = where to go.
     new_sp: u64,
+    /// 0: leave through `RET` via new_sp; 1: through `IRETQ` via the words
+    /// below (restores the flags exactly, for callers resumed part-way).
+    mode: u64,
+    iret_rip: u64,
+    /// Filled by the entry code.
+    iret_cs: u64,
+    iret_rflags: u64,
+    iret_rsp: u64,
+    /// Filled by the entry code.
+    iret_ss: u64,
     /// Pushed by the stub: the patch's index in LIVE.
     index: u64,
 }
+
+// Offsets used by src/entry.S.
+const _: () = assert!(core::mem::offset_of!(Frame, rflags) == 120);
+const _: () = assert!(core::mem::offset_of!(Frame, new_sp) == 128);
+const _: () = assert!(core::mem::offset_of!(Frame, mode) == 136);
+const _: () = assert!(core::mem::offset_of!(Frame, iret_cs) == 152);
+const _: () = assert!(core::mem::offset_of!(Frame, iret_ss) == 176);
+const _: () = assert!(core::mem::offset_of!(Frame, index) == 184);
 
 /// Called by markpatch_resolver_entry with the saved registers.
 #[no_mangle]
@@ -149,7 +167,18 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
             // grace period that follows its unpublishing.
             let cfg = unsafe { &*hook };
             frame.r11 = hook as u64;
-            (pop, cfg.target())
+            // A new call: leave through RET (mode 0), below.
+            let new_sp = entry_sp + 8 * pop as u64;
+            // SAFETY: [sp, new_sp) are this thread's popped marks, below the
+            // stack pointer it leaves with; new_sp is the last of them (or
+            // the stub's index slot), which `RET` consumes.
+            unsafe {
+                zero_marks(sp, pop.saturating_sub(1));
+                core::ptr::write_volatile(new_sp as *mut u64, cfg.target());
+            }
+            frame.mode = 0;
+            frame.new_sp = new_sp;
+            return;
         }
         Decision::Resume { pop, index } => {
             if index > 0 {
@@ -166,16 +195,15 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
             (pop, live.entries[m - 1 - pop])
         }
     };
-    // Leave with rsp = sp + 8 * pop, through the slot just below it.
-    let new_sp = entry_sp + 8 * pop as u64;
-    // SAFETY: [sp, new_sp) are this thread's popped marks, below the stack
-    // pointer it leaves with; new_sp is the last of them (or the stub's
-    // index slot), which `RET` consumes.
-    unsafe {
-        zero_marks(sp, pop.saturating_sub(1));
-        core::ptr::write_volatile(new_sp as *mut u64, target);
-    }
-    frame.new_sp = new_sp;
+    // A caller resumed part-way: leave through IRETQ (mode 1), with the
+    // caller's flags, at rsp = sp + 8 * pop.
+    // SAFETY: [sp, sp + 8 * pop) are this thread's popped marks, below the
+    // stack pointer it leaves with.
+    unsafe { zero_marks(sp, pop) };
+    frame.mode = 1;
+    frame.iret_rip = target;
+    frame.iret_rflags = frame.rflags;
+    frame.iret_rsp = sp + 8 * pop as u64;
 }
 
 /// Ik addresses of recently reverted patches, for late int3 handlers.

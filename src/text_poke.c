@@ -67,6 +67,27 @@ void markpatch_sync_cores(void)
 	on_each_cpu(do_sync_core, NULL, 1);
 }
 
+/*
+ * Writes the bytes just written once more, unchanged, and serialises again.
+ * On hardware this changes nothing. Under QEMU's TCG, a CPU that was
+ * translating the code while it was being written can cache a block made
+ * from the old bytes after the write invalidated the cache; once the
+ * serialising IPI has been taken (no translation is in flight any more), a
+ * second write invalidates that block. Without it, callers kept running
+ * the old instructions of a patched region indefinitely.
+ */
+static void retouch(void *alias, const void *bytes, size_t len)
+{
+	unsigned long flags;
+	size_t i;
+
+	local_irq_save(flags);
+	for (i = 0; i < len; i++)
+		WRITE_ONCE(((u8 *)alias)[i], ((const u8 *)bytes)[i]);
+	local_irq_restore(flags);
+	markpatch_sync_cores();
+}
+
 int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new)
 {
 	unsigned long flags;
@@ -96,9 +117,11 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 		ok = try_cmpxchg128((u128 *)alias, &expected, value);
 	}
 	local_irq_restore(flags);
+	markpatch_sync_cores();
+	if (ok)
+		retouch(alias, new, width);
 
 	vunmap(base);
-	markpatch_sync_cores();
 	return ok ? 0 : -EBUSY;
 }
 
@@ -117,7 +140,9 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	else
 		memcpy(alias, new, len);
 	local_irq_restore(flags);
-	vunmap(base);
 	markpatch_sync_cores();
+	if (!ret)
+		retouch(alias, new, len);
+	vunmap(base);
 	return ret;
 }

@@ -77,8 +77,8 @@ cat $MPT/kprobe
 check "nothing left installed" [ -z "$(cat $MP/patches)" ]
 echo 0 > /sys/module/markpatch/parameters/install_delay_ms
 echo - > $MPT/kprobe
-restored() { # the bytes are the originals again (kprobes restores asynchronously)
-	for _i in 1 2 3 4 5 6 7 8 9 10; do
+restored() { # the bytes are the originals again (kprobes restores asynchronously, after an RCU-tasks grace period: up to 20 s under TCG)
+	for _i in $(seq 40); do
 		echo mpt_short > $MP/decode
 		cmp -s /tmp/before $MP/decode && return 0
 		sleep 0.5
