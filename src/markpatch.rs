@@ -74,46 +74,29 @@ struct Shared {
     control: Mutex<control::Control>,
 }
 
-/// The int3 handler (src/int3.c) while this value lives.
-struct Int3Handler;
+/// A kernel registration made by src/*.c (a notifier), undone on drop.
+struct Registration {
+    unregister: unsafe extern "C" fn(),
+}
 
-impl Int3Handler {
-    fn register() -> Result<Self> {
-        // SAFETY: registers a static notifier block once.
-        let ret = unsafe { markpatch_int3_register() };
+impl Registration {
+    /// # Safety
+    /// `register` and `unregister` are a matching pair that may each be
+    /// called once, in that order.
+    unsafe fn new(register: unsafe extern "C" fn() -> i32, unregister: unsafe extern "C" fn()) -> Result<Self> {
+        // SAFETY: per this function's contract.
+        let ret = unsafe { register() };
         if ret < 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(Int3Handler)
+        Ok(Registration { unregister })
     }
 }
 
-impl Drop for Int3Handler {
+impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: registered in `register`; no patch (so no int3 of ours)
-        // is left when this drops.
-        unsafe { markpatch_int3_unregister() };
-    }
-}
-
-/// The module notifier (src/module_going.c) while this value lives.
-struct ModuleNotifier;
-
-impl ModuleNotifier {
-    fn register() -> Result<Self> {
-        // SAFETY: registers a static notifier block once.
-        let ret = unsafe { markpatch_module_notifier_register() };
-        if ret < 0 {
-            return Err(Error::from_errno(ret));
-        }
-        Ok(ModuleNotifier)
-    }
-}
-
-impl Drop for ModuleNotifier {
-    fn drop(&mut self) {
-        // SAFETY: registered in `register`.
-        unsafe { markpatch_module_notifier_unregister() };
+        // SAFETY: registered in `new`.
+        unsafe { (self.unregister)() };
     }
 }
 
@@ -121,9 +104,9 @@ struct Markpatch {
     // Dropped in this order, after `drop` below reverted every patch: the
     // module notifier, the directory (its callbacks use `shared`; removal
     // waits for them), the int3 handler, then the state.
-    _modules: ModuleNotifier,
+    _modules: Registration,
     _sysfs: sysfs::Directory,
-    _int3: Int3Handler,
+    _int3: Registration,
     shared: Pin<KBox<Shared>>,
 }
 
@@ -157,9 +140,12 @@ impl kernel::Module for Markpatch {
             }),
             GFP_KERNEL,
         )?;
-        let int3 = Int3Handler::register()?;
+        // SAFETY: the int3 notifier's register/unregister pair; no patch
+        // (so no int3 of ours) is left when it is dropped.
+        let int3 = unsafe { Registration::new(markpatch_int3_register, markpatch_int3_unregister)? };
         let dir = sysfs::Directory::create(shared.as_ref())?;
-        let modules = ModuleNotifier::register()?;
+        // SAFETY: the module notifier's register/unregister pair.
+        let modules = unsafe { Registration::new(markpatch_module_notifier_register, markpatch_module_notifier_unregister)? };
         let module = Markpatch { _modules: modules, _sysfs: dir, _int3: int3, shared };
 
         // SAFETY: reads the module parameters' pointers.
