@@ -6,7 +6,6 @@
 #   make kernel     build the cached test kernel
 #   make setup      install the Debian packages and bindgen-cli
 #   make vng-check  the in-guest tests under virtme-ng
-#   make stress-check  make check plus the concurrency churn (qemu/guest/stress)
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -19,7 +18,7 @@ ifeq ($(KDIR),)
 KDIR := $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check stress-check demo vng-check clean crates-mk
+.PHONY: all module setup kernel check demo vng-check clean crates-mk
 
 all: module
 
@@ -38,11 +37,6 @@ module: $(MODULE_NEEDS) build/crates.mk
 
 check:
 	@scripts/check.sh
-
-# make check plus the install/revert churn under stress (qemu/guest/stress/):
-# not yet part of make check, see the README.
-stress-check:
-	@MARKPATCH_EXTRA_CASES=stress scripts/check.sh
 
 demo:
 	@scripts/demo.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boots the test kernel under QEMU with an initramfs and waits for it to power
-# off. TCG (thread=multi) by default; MARKPATCH_KVM=1 asks for KVM.
+# off. TCG (thread=multi; MARKPATCH_TCG_THREAD=single for one host thread) by
+# default; MARKPATCH_KVM=1 asks for KVM.
 #
 # Usage: run.sh KERNEL INITRD OUTDIR [MODE]   (MODE: tests | demo | shell)
 # Writes OUTDIR/console.log (the kernel console, kept whole) and
@@ -25,7 +26,7 @@ rm -f "$console" "$output"
 if [ "${MARKPATCH_KVM:-0}" = 1 ]; then
 	accel=(-accel kvm -cpu host,-arch-capabilities)
 else
-	accel=(-accel tcg,thread=multi -cpu max)
+	accel=(-accel "tcg,thread=${MARKPATCH_TCG_THREAD:-multi}" -cpu max)
 fi
 
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m 1024

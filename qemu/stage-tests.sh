@@ -9,10 +9,11 @@ kdir=$1 dest=$2
 guest=$MARKPATCH_ROOT/qemu/guest
 mkdir -p "$dest/bin" "$dest/data/objdump"
 cp "$guest/run-tests" "$guest/lib.sh" "$dest/"
-rm -rf "$dest/cases"; cp -r "$guest/cases" "$dest/cases"
-# MARKPATCH_EXTRA_CASES=stress adds qemu/guest/stress/*.sh (make stress-check).
-for extra in ${MARKPATCH_EXTRA_CASES:-}; do
-	cp "$guest/$extra"/*.sh "$dest/cases/"
+# MARKPATCH_CASES names the folders of qemu/guest/ whose *.sh become the
+# guest's cases (default: cases; scripts/check.sh boots "stress" separately).
+rm -rf "$dest/cases"; mkdir -p "$dest/cases"
+for dir in ${MARKPATCH_CASES:-cases}; do
+	cp "$guest/$dir"/*.sh "$dest/cases/"
 done
 gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"

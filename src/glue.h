@@ -43,6 +43,7 @@ void markpatch_module_notifier_unregister(void);
 const char *markpatch_param_symbol(void);
 const char *markpatch_param_hook(void);
 unsigned int markpatch_param_install_delay_ms(void);
+bool markpatch_param_int3_writes(void);
 
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);

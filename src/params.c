@@ -19,6 +19,15 @@ static unsigned int install_delay_ms;
 module_param(install_delay_ms, uint, 0644);
 MODULE_PARM_DESC(install_delay_ms, "Debug: milliseconds to wait between the instruction writes of an install (default 0)");
 
+static bool int3_writes;
+module_param(int3_writes, bool, 0644);
+MODULE_PARM_DESC(int3_writes, "Write every instruction with the int3 protocol, not only those that straddle an aligned 16-byte window (for emulators whose instruction fetch is not atomic, e.g. multi-threaded QEMU TCG; default off)");
+
+bool markpatch_param_int3_writes(void)
+{
+	return READ_ONCE(int3_writes);
+}
+
 const char *markpatch_param_symbol(void)
 {
 	return symbol;

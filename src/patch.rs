@@ -37,6 +37,7 @@ use crate::{errno, sync, text};
 extern "C" {
     fn markpatch_config_ibt() -> bool;
     fn markpatch_param_install_delay_ms() -> u32;
+    fn markpatch_param_int3_writes() -> bool;
     fn markpatch_resolver_entry();
 }
 
@@ -384,9 +385,13 @@ impl Engine {
 /// Writes `new` over Ik (expecting `old`), with the method its plan says.
 fn write_insn(patch: &Patch, k: usize, old: &[u8], new: &[u8]) -> Result {
     let addr = patch.insn_addr(k);
+    // SAFETY: reads a module parameter.
+    let int3_only = unsafe { markpatch_param_int3_writes() };
     match patch.plan.insns[k].write {
-        WriteMethod::Window8 { .. } | WriteMethod::Window16 { .. } => text::cmpxchg_bytes(addr, old, new),
-        WriteMethod::Trap => {
+        WriteMethod::Window8 { .. } | WriteMethod::Window16 { .. } if !int3_only => {
+            text::cmpxchg_bytes(addr, old, new)
+        }
+        _ => {
             // int3 over the first byte; the other bytes; the first byte.
             patch.live.trap[k].store(true, Ordering::SeqCst);
             let r = text::cmpxchg_bytes(addr, &old[..1], &[INT3])
