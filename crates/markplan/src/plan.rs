@@ -145,13 +145,23 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     let mut depth: i64 = 0;
     let last = region.len().saturating_sub(1);
     for (index, (offset, insn)) in region.iter().enumerate() {
-        let (offset, len) = (*offset, insn.len());
+        let offset = *offset;
+        // A return site: `ret` and the 4 int3s that pad it, where the kernel
+        // rewrote a 5-byte `jmp __x86_return_thunk` at boot (no return thunk
+        // needed on this CPU). The 5 bytes are one slot: the int3s are never
+        // executed and nothing branches into them (scan_branches checks), so
+        // the site can be IM and take the jump to the stub.
+        let site = index == last && is_return_site(code, offset, insn);
+        let len = if site { RETURN_SITE.len() } else { insn.len() };
         let at = addr.wrapping_add(offset as u64);
         if (facts.has_fixup)(at) {
             return Err(Refusal::ExceptionFixup { offset });
         }
-        check_flow(insn, offset)?;
-        let stack_effect = stack_effect(insn, offset, &mut factory)?;
+        if !site {
+            check_flow(insn, offset)?;
+        }
+        // IM's own effect never counts (depths are taken before each Ik).
+        let stack_effect = if site { 0 } else { stack_effect(insn, offset, &mut factory)? };
         depth += i64::from(stack_effect);
         if depth < 0 {
             return Err(Refusal::StackBelowEntry { offset });
@@ -183,6 +193,22 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     check_region_operands(&plan, &region)?;
     scan_branches(code, addr, &plan)?;
     Ok(plan)
+}
+
+/// `ret` + 4 × int3: a 5-byte return site the kernel patched from
+/// `jmp __x86_return_thunk`.
+pub const RETURN_SITE: [u8; 5] = [0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
+
+fn is_return_site(code: &[u8], offset: usize, insn: &Instruction) -> bool {
+    insn.code() == Code::Retnq && code.get(offset..offset + RETURN_SITE.len()) == Some(&RETURN_SITE[..])
+}
+
+impl PlannedInsn {
+    /// Whether this is a return site ([`RETURN_SITE`]): IM, copied into P as
+    /// `ret`.
+    pub fn is_return_site(&self) -> bool {
+        self.original == RETURN_SITE
+    }
 }
 
 /// Length of the ENDBR/sealed NOP and fentry NOP before I1.

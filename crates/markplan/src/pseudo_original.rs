@@ -84,7 +84,8 @@ pub fn build(plan: &Plan, code: &[u8], addr: u64, p_addr: u64, ibt: bool) -> Res
         let ip = addr.wrapping_add(planned.offset as u64);
         let mut decoder = Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE);
         let insn = decoder.decode();
-        if insn.is_invalid() || insn.len() != planned.len {
+        let site = planned.is_return_site() && insn.code() == Code::Retnq;
+        if insn.is_invalid() || (insn.len() != planned.len && !site) {
             return Err(Refusal::Undecodable { offset: planned.offset });
         }
         check_reach(&insn, p_addr, planned.offset)?;

@@ -482,3 +482,30 @@ fn refusal_kinds_are_distinct_names() {
     assert_eq!(r[0].kind(), r[1].kind());
     assert_ne!(r[0].kind(), r[2].kind());
 }
+
+#[test]
+fn return_site_can_be_im() {
+    // endbr64; fentry nop; xor %eax,%eax; ret; int3 x4 (a return thunk site
+    // the kernel rewrote at boot), then padding.
+    let mut code = Vec::new();
+    code.extend_from_slice(&ENDBR64);
+    code.extend_from_slice(&FENTRY_NOP);
+    code.extend_from_slice(&[0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc]);
+    let addr = 0xffff_ffff_8100_0000;
+    let p = plan(&code, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }).unwrap();
+    assert_eq!(p.m(), 2);
+    assert_eq!((p.insns[1].offset, p.insns[1].len), (11, 5));
+    assert!(p.insns[1].is_return_site());
+    let stub = addr + 0x10_0000;
+    let jmp = crate::marks::replacement_bytes(&p, 1, stub).unwrap();
+    assert_eq!(jmp.len(), 5);
+    let pseudo = crate::pseudo_original::build(&p, &code, addr, addr + 0x20_0000, true).unwrap();
+    crate::pseudo_original::verify(&p, &code, addr + 0x20_0000, true, &pseudo).unwrap();
+    // A bare ret not followed by its 4 int3s still ends the region early.
+    let mut short = code.clone();
+    short[13] = 0x90;
+    assert!(matches!(
+        plan(&short, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }),
+        Err(Refusal::LeavesRegion { .. })
+    ));
+}
