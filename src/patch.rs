@@ -108,14 +108,16 @@ pub(crate) struct Failure {
     pub(crate) err: Error,
     pub(crate) refusal: Option<Refusal>,
     pub(crate) what: &'static str,
+    /// The arena slot stays in use (an abandoned patch still runs there).
+    keep_slot: bool,
 }
 
 impl Failure {
     fn new(err: Error, what: &'static str) -> Self {
-        Failure { err, refusal: None, what }
+        Failure { err, refusal: None, what, keep_slot: false }
     }
     fn refused(r: Refusal) -> Self {
-        Failure { err: errno::EOPNOTSUPP(), refusal: Some(r), what: "" }
+        Failure { err: errno::EOPNOTSUPP(), refusal: Some(r), what: "", keep_slot: false }
     }
 }
 
@@ -206,8 +208,7 @@ impl Engine {
             .position(|p| p.load(Ordering::Relaxed).is_null())
             .ok_or(Failure::new(ENOSPC, "patch table full"))?;
         let planned = self.plan(name)?;
-        if let Some((k, e)) = planned.probe_refused {
-            let _ = k;
+        if let Some((_, e)) = planned.probe_refused {
             return Err(Failure::new(
                 errno::EOPNOTSUPP(),
                 if e == EBUSY {
@@ -218,16 +219,16 @@ impl Engine {
             ));
         }
         let plan = planned.result.map_err(Failure::refused)?;
-        let m = plan.m();
         let slot = self
             .arena
             .alloc(16 + pseudo_original::max_len(&plan, ibt()))
             .map_err(|e| Failure::new(e, "executable arena full"))?;
+        // On failure the slot is free again (a rollback has unlinked the
+        // patch and waited until nothing can run its stub or P).
         let result = self.install_in(name, func, planned.code, plan, slot, index, spec, desc);
-        if result.is_err() {
+        if matches!(&result, Err(f) if !f.keep_slot) {
             self.arena.free(slot);
         }
-        let _ = m;
         result.map(|()| false)
     }
 
@@ -300,7 +301,6 @@ impl Engine {
                 sync::sleep_ms(ms);
             }
         };
-        let mut written = 0;
         for k in (0..m).rev() {
             let result = patch.replacement(k).and_then(|new| write_insn(&patch, k, &patch.plan.insns[k].original, &new));
             if let Err(e) = result {
@@ -308,12 +308,13 @@ impl Engine {
                 // Undo what was written: the suffix k+1..m, and Ik itself
                 // when the int3 protocol left it part-way.
                 let from = if patch.live.trap[k].load(Ordering::SeqCst) { k } else { k + 1 };
-                let _ = written;
-                let _ = restore(&mut patch, from);
-                unlink_and_free(&mut self.arena, patch);
+                if let Err(re) = restore(&mut patch, from) {
+                    abandon(patch, re);
+                    return Err(Failure { keep_slot: true, ..Failure::new(e, "the code changed under us, and the rollback failed") });
+                }
+                unlink_and_free(patch);
                 return Err(Failure::new(if e == EBUSY { EBUSY } else { e }, "the code changed under us"));
             }
-            written += 1;
             if k > 0 {
                 delay();
             }
@@ -346,16 +347,18 @@ impl Engine {
 
     fn revert_patch(&mut self, mut patch: KBox<Patch>) -> Result {
         patch.state = State::Reverting;
-        let m = patch.plan.m();
-        let result = restore(&mut patch, 0);
-        let name_ok = restored_ok(&patch);
-        match (&result, name_ok) {
-            (Ok(()), true) => pr_info!("{}: reverted; original bytes restored and verified\n", patch.name()),
-            _ => pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name()),
+        if let Err(e) = restore(&mut patch, 0) {
+            abandon(patch, e);
+            return Err(e);
         }
-        let _ = m;
-        unlink_and_free(&mut self.arena, patch);
-        result
+        if restored_ok(&patch) {
+            pr_info!("{}: reverted; original bytes restored and verified\n", patch.name());
+        } else {
+            pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name());
+        }
+        let slot = unlink_and_free(patch);
+        self.arena.free(slot);
+        Ok(())
     }
 
     /// Reverts every patch on a function in [start, end); returns how many.
@@ -452,6 +455,19 @@ fn restored_ok(patch: &Patch) -> bool {
     })
 }
 
+/// A patch whose bytes could not be put back (someone else wrote the text
+/// meanwhile): it stays linked, with its stub, P and int3 handling, for as
+/// long as the module lives, since callers may still reach it. Its memory is
+/// leaked on purpose; dmesg says so.
+fn abandon(patch: KBox<Patch>, e: Error) {
+    pr_err!(
+        "{}: cannot restore the original bytes (errno {}); the patch stays linked and its memory is kept\n",
+        patch.name(),
+        e.to_errno()
+    );
+    let _ = KBox::into_raw(patch);
+}
+
 /// Waits until nothing can run `cfg` any more, then drops it.
 fn retire_config(cfg: KBox<HookConfig>) {
     // Callers that loaded the old pointer have entered its trampoline (and
@@ -464,8 +480,8 @@ fn retire_config(cfg: KBox<HookConfig>) {
 }
 
 /// Unlinks a patch whose bytes are restored and frees it once no task can
-/// run its stub, P or hook.
-fn unlink_and_free(arena: &mut ExecArena, mut patch: KBox<Patch>) {
+/// run its stub, P or hook; returns its arena slot, free to reuse now.
+fn unlink_and_free(mut patch: KBox<Patch>) -> Slot {
     crate::resolver::retire(&patch.live);
     LIVE[patch.index].store(core::ptr::null_mut(), Ordering::Release);
     // int3 handlers (interrupts off) that saw the patch are done.
@@ -478,8 +494,9 @@ fn unlink_and_free(arena: &mut ExecArena, mut patch: KBox<Patch>) {
     if patch.live.inconsistent.load(Ordering::Relaxed) != 0 {
         pr_err!("{}: {} stack(s) fit no mark count\n", patch.name(), patch.live.inconsistent.load(Ordering::Relaxed));
     }
-    arena.free(patch.slot);
+    let slot = patch.slot;
     drop(patch);
+    slot
 }
 
 const _: () = assert!(MAX_PATCHES <= i32::MAX as usize);
