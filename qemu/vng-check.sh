@@ -15,6 +15,10 @@ stage=$MARKPATCH_ROOT/build/vng
 rm -rf "$stage"; mkdir -p "$stage/modules"
 qemu/stage-tests.sh "$kdir" "$stage/tests"
 cp markpatch.ko "$stage/modules/"
+# The engine's cases need the test-target module (built against markpatch.ko).
+make --no-print-directory -C tests/targets modules > "$stage/targets-build.log" 2>&1 \
+	|| { tail -20 "$stage/targets-build.log"; die "test-target module build failed"; }
+cp tests/targets/markpatch_targets.ko "$stage/modules/"
 kvm=--disable-kvm
 [ "${MARKPATCH_KVM:-0}" = 1 ] && kvm=
 # The KTAP output goes to a file in a directory the guest may write

@@ -198,6 +198,15 @@ churn() {
 	check "$name/$hook: stress made calls" [ "$(field calls "$STRESS")" -gt 0 ]
 	check "$name/$hook: no wrong result" [ "$(field wrong "$STRESS")" = 0 ]
 	echo $name > $MP/decode
-	check "$name/$hook: bytes restored exactly" cmp -s /tmp/before $MP/decode
+	check "$name/$hook: bytes restored exactly" same_as_decode /tmp/before
 	total=$((total + sum))
+}
+
+# same_as_decode FILE: whether /sys/kernel/markpatch/decode reads exactly as
+# FILE. Through a copy: GNU cmp (virtme-ng runs the host's) takes a sysfs
+# file's 4096-byte st_size at its word and calls files of other sizes
+# different without reading them.
+same_as_decode() {
+	cat $MP/decode > /tmp/.decode-now
+	cmp -s "$1" /tmp/.decode-now
 }

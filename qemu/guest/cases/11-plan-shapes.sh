@@ -33,7 +33,7 @@ plan_one() { # NAME FENTRY WANT(plannable|refused) [STRADDLE]
 			[ "$(dmesg | grep -c 'markpatch: ')" = $((nlog + 1)) ]
 	fi
 	echo "$name" > $MP/decode
-	check "plan $name wrote nothing (decode unchanged)" cmp -s /tmp/plan-before $MP/decode
+	check "plan $name wrote nothing (decode unchanged)" same_as_decode /tmp/plan-before
 }
 
 while read -r name m plan straddle fentry; do

@@ -22,7 +22,7 @@ check "stress finishes" stress_wait 30
 echo "$STRESS"
 check "no wrong result across the revert" [ "$(field wrong "$STRESS")" = 0 ]
 echo mpt_short > $MP/decode
-check "bytes restored exactly" cmp -s /tmp/before $MP/decode
+check "bytes restored exactly" same_as_decode /tmp/before
 
 expect_errno "install mpt_short targets_double" ok $MP/install "mpt_short targets_double"
 check "rmmod markpatch_targets refused while its hook is in use" sh -c '! rmmod markpatch_targets 2>/dev/null'

@@ -35,6 +35,6 @@ kill $pids
 wait 2>/dev/null
 echo 0 > /sys/module/markpatch/parameters/install_delay_ms
 echo vfs_statfs > $MP/decode
-check "vfs_statfs bytes restored exactly" cmp -s /tmp/before $MP/decode
+check "vfs_statfs bytes restored exactly" same_as_decode /tmp/before
 check "patches is empty" [ -z "$(cat $MP/patches)" ]
 finish

@@ -58,7 +58,7 @@ check "one patch listed" [ "$(wc -l < $MP/patches)" = 1 ]
 expect_errno "revert mpt_short" ok $MP/revert mpt_short
 bad ENOENT $MP/revert mpt_short
 echo mpt_short > $MP/decode
-check "mpt_short bytes restored" cmp -s /tmp/before $MP/decode
+check "mpt_short bytes restored" same_as_decode /tmp/before
 
 # EBUSY: the code changes under an install. A slow install (1 s between the
 # instruction writes, IM first, I1 last) and a kprobe put on I1 meanwhile:
@@ -80,7 +80,7 @@ echo - > $MPT/kprobe
 restored() { # the bytes are the originals again (kprobes restores asynchronously, after an RCU-tasks grace period: up to 20 s under TCG)
 	for _i in $(seq 40); do
 		echo mpt_short > $MP/decode
-		cmp -s /tmp/before $MP/decode && return 0
+		same_as_decode /tmp/before && return 0
 		sleep 0.5
 	done
 	cat $MP/decode

@@ -20,7 +20,7 @@ check "rmmod with the patch installed" rmmod markpatch
 check "insmod without parameters" insmod $MPMODULES/markpatch.ko
 check "no patch at plain load" [ -z "$(cat $MP/patches)" ]
 echo vfs_statfs > $MP/decode
-check "vfs_statfs bytes restored by rmmod" cmp -s /tmp/before $MP/decode
+check "vfs_statfs bytes restored by rmmod" same_as_decode /tmp/before
 rmmod markpatch
 
 insmod_fails() { # DESC ERRNO-TEXT PARAMS...

@@ -52,6 +52,6 @@ wait 2>/dev/null
 load_markpatch
 for f in vfs_statfs vfs_read; do
 	echo $f > $MP/decode
-	check "$f bytes are the originals after rmmod" cmp -s /tmp/before-$f $MP/decode
+	check "$f bytes are the originals after rmmod" same_as_decode /tmp/before-$f
 done
 finish

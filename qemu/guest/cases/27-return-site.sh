@@ -24,5 +24,5 @@ check "every fork ran the patched $f" [ "$calls" -ge 20 ]
 cat $MP/patch/$f/code
 check "revert $f" sh -c "echo $f > $MP/revert"
 echo $f > $MP/decode
-check "$f bytes restored exactly" cmp -s /tmp/before $MP/decode
+check "$f bytes restored exactly" same_as_decode /tmp/before
 finish
