@@ -17,7 +17,7 @@ use core::ffi::c_ulong;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use kernel::prelude::*;
 use markplan::plan::MAX_REGION;
-use markplan::resolve::{resolve_with, Decision, Position};
+use markplan::resolve::{count_marks_with, resolve_with, Decision, Position};
 
 use crate::hooks::HookConfig;
 
@@ -191,7 +191,7 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
             // caller that ran every mark, and count it: tests require 0.
             live.inconsistent.fetch_add(1, Ordering::Relaxed);
             pr_err!("resolver: stack at {:#x} fits no mark count\n", sp);
-            let pop = (0..m.saturating_sub(1)).take_while(|&i| word_at(sp, i) == Some(sp + 8 * i as u64 + 8)).count();
+            let pop = count_marks_with(&|i| word_at(sp, i), sp, m.saturating_sub(1));
             (pop, live.entries[m - 1 - pop])
         }
     };
@@ -270,7 +270,7 @@ extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong) -> bool {
             // go on as a caller that ran the marks it has.
             _ => {
                 live.inconsistent.fetch_add(1, Ordering::Relaxed);
-                let pop = (0..index).take_while(|&i| word_at(s, i) == Some(s + 8 * i as u64 + 8)).count();
+                let pop = count_marks_with(&|i| word_at(s, i), s, index);
                 (pop, index - pop)
             }
         };

@@ -123,7 +123,8 @@ pub fn count_marks(words: &[u64], sp: u64, bound: usize) -> usize {
     count_marks_with(&|w| words.get(w).copied(), sp, bound)
 }
 
-fn count_marks_with(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, bound: usize) -> usize {
+/// [`count_marks`] reading the stack through `word_at` (see [`resolve_with`]).
+pub fn count_marks_with(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, bound: usize) -> usize {
     (0..bound).take_while(|&w| is_mark(word_at, sp, w)).count()
 }
 
