@@ -42,9 +42,9 @@ impl Selected {
         let mut buf = [0u8; SYMBOL_MAX + 1];
         buf[..name.len()].copy_from_slice(name.as_bytes());
         let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
-        symbol::resolve(cname).map_err(|e| {
-            pr_info!("{}: cannot resolve '{}' (errno {})\n", file, name, e.to_errno());
-            e
+        symbol::Probes::new(1)?.symbol(cname).map_err(|u| {
+            pr_info!("{}: {}: {}\n", file, name, u);
+            u.errno()
         })?;
         self.name = buf;
         Ok(())

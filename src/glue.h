@@ -11,9 +11,12 @@
 
 /* src/glue.c */
 bool markpatch_may_sleep(void);
-int markpatch_resolve_symbol(const char *name, unsigned long *start, unsigned long *size,
-			     bool *fentry);
-int markpatch_probe_check(const unsigned long *addrs, size_t n, size_t *bad);
+struct markpatch_probes;
+struct markpatch_probes *markpatch_probes_new(size_t cap);
+void markpatch_probes_free(struct markpatch_probes *s);
+int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsigned long *start,
+			    unsigned long *size, bool *fentry);
+int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
 void markpatch_sleep_ms(unsigned int ms);
@@ -58,7 +61,7 @@ void markpatch_resolver_entry(void);
 
 /* src/resolver.rs */
 struct pt_regs;
-bool markpatch_int3(unsigned long *ip, unsigned long *sp);
+bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);
 
 /* src/control.rs */
 void markpatch_module_going(unsigned long text, unsigned int size, struct module *mod);

@@ -21,7 +21,7 @@ static int markpatch_die(struct notifier_block *nb, unsigned long val, void *dat
 	if (val != DIE_INT3 || user_mode(args->regs))
 		return NOTIFY_DONE;
 	/* regs->ip is past the int3; the resolver moves ip and sp. */
-	if (markpatch_int3(&args->regs->ip, &args->regs->sp))
+	if (markpatch_int3(&args->regs->ip, &args->regs->sp, args->regs->bp))
 		return NOTIFY_STOP;
 	return NOTIFY_DONE;
 }

@@ -19,6 +19,7 @@ mod report;
 mod resolver;
 mod symbol;
 mod sync;
+mod survey;
 mod sysfs;
 mod text;
 
@@ -70,6 +71,8 @@ struct Shared {
     decode: Mutex<decode_file::Selected>,
     #[pin]
     plan: Mutex<decode_file::Selected>,
+    #[pin]
+    survey: Mutex<survey::Verdicts>,
     #[pin]
     control: Mutex<control::Control>,
 }
@@ -136,6 +139,7 @@ impl kernel::Module for Markpatch {
             pin_init!(Shared {
                 decode <- new_mutex!(selected, "markpatch::decode"),
                 plan <- new_mutex!(plan_selected, "markpatch::plan"),
+                survey <- new_mutex!(survey::Verdicts::new(), "markpatch::survey"),
                 control <- new_mutex!(control::Control::new(engine), "markpatch::control"),
             }),
             GFP_KERNEL,

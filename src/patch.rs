@@ -178,10 +178,17 @@ impl Engine {
 
     /// Plans `name` as it is in memory now, without writing anything.
     pub(crate) fn plan(&self, name: &CStr) -> Result<Planned> {
-        let func = symbol::resolve(name)?;
+        let mut probes = Probes::new(1 + MAX_REGION)?;
+        self.plan_in(&mut probes, name).map_err(|e| e.map_or(ENOMEM, Unresolved::errno))
+    }
+
+    /// Plans `name`, its kprobes checks made in `probes` (removed with the
+    /// set). The error is None when out of memory.
+    pub(crate) fn plan_in(&self, probes: &mut Probes, name: &CStr) -> core::result::Result<Planned, Option<Unresolved>> {
+        let func = probes.symbol(name).map_err(Some)?;
         let len = func.size.min(MAX_FUNCTION);
-        let mut code = crate::vec_filled(len, 0u8)?;
-        text::read(func.start as u64, &mut code)?;
+        let mut code = crate::vec_filled(len, 0u8).map_err(|_| None)?;
+        text::read(func.start as u64, &mut code).map_err(|e| Some(Unresolved::Other(e)))?;
         let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
         let result = markplan::plan::plan(&code, func.start as u64, &facts);
         let mut probe_refused = None;
@@ -190,7 +197,7 @@ impl Engine {
             for (k, i) in plan.insns.iter().enumerate() {
                 addrs[k] = (plan.addr + i.offset as u64) as usize;
             }
-            probe_refused = symbol::probe_check(&addrs[..plan.m()]).err();
+            probe_refused = probes.check(&addrs[..plan.m()]).err();
         }
         Ok(Planned { func, code, result, probe_refused })
     }
@@ -265,6 +272,7 @@ impl Engine {
                 m,
                 insn_addr: [0; MAX_REGION],
                 effects: [0; MAX_REGION],
+                realign: plan.realign,
                 entries: [0; MAX_REGION],
                 trap: [const { AtomicBool::new(false) }; MAX_REGION],
                 hook: AtomicPtr::new(core::ptr::null_mut()),

@@ -60,6 +60,18 @@ pub(crate) fn plan(out: &mut dyn Write, name: &str, p: &Planned) -> fmt::Result 
         texts(out, &i.original, plan.addr + i.offset as u64, false)?;
         writeln!(out)?;
     }
+    if let Some(r) = plan.realign {
+        if r.index + 1 < plan.m() {
+            writeln!(
+                out,
+                "I{} realigns the stack to {} bytes: past it the resolver finds the entry at %rbp{:+} (set by I{})",
+                r.index + 1,
+                r.align,
+                r.rbp_depth,
+                r.mov_index + 1
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -17,7 +17,8 @@ use core::ffi::c_ulong;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use kernel::prelude::*;
 use markplan::plan::MAX_REGION;
-use markplan::resolve::{count_marks_with, resolve_with, Decision, Position};
+use markplan::plan::Realign;
+use markplan::resolve::{count_marks_with, resolve_in_frame, Decision, Position, RealignedFrame};
 
 use crate::hooks::HookConfig;
 
@@ -34,6 +35,8 @@ pub(crate) struct Live {
     pub(crate) insn_addr: [u64; MAX_REGION],
     /// Static stack effect of each Ik (bytes pushed).
     pub(crate) effects: [i32; MAX_REGION],
+    /// The region realigns the stack (`and $-N,%rsp` after `mov %rsp,%rbp`).
+    pub(crate) realign: Option<Realign>,
     /// Absolute address of the pseudo-original's entry for each Ik.
     pub(crate) entries: [u64; MAX_REGION],
     /// An int3 may be over Ik's first byte.
@@ -63,7 +66,9 @@ extern "C" {
     fn markpatch_read_stack(sp: c_ulong, words: *mut u64, n: usize) -> usize;
 }
 
-fn is_text(addr: u64) -> bool {
+/// Whether `addr` is live kernel or module text (false until the thunk is
+/// made at load).
+pub(crate) fn is_text(addr: u64) -> bool {
     let f = KERNEL_TEXT_ADDRESS.load(Ordering::Relaxed);
     if f == 0 {
         return false;
@@ -152,10 +157,11 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
     };
     let hook = live.hook.load(Ordering::Acquire);
     let m = live.m;
-    let decision = resolve_with(
+    let decision = resolve_in_frame(
         &|i| word_at(sp, i),
         sp,
         &live.effects[..m],
+        live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp }),
         Position::Stub,
         !hook.is_null(),
         &is_text,
@@ -233,10 +239,10 @@ fn is_linked_insn(addr: u64) -> bool {
 }
 
 /// Called by the die notifier (src/int3.c) for a kernel int3 nobody else
-/// claimed. `ip` is past the int3. Returns true when it was one of ours; then
-/// `ip` and `sp` say where the caller goes on.
+/// claimed. `ip` is past the int3, `bp` the thread's %rbp. Returns true when
+/// it was one of ours; then `ip` and `sp` say where the caller goes on.
 #[no_mangle]
-extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong) -> bool {
+extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong, bp: c_ulong) -> bool {
     let addr = (*ip as u64).wrapping_sub(1);
     // An int3 of ours that is no longer there: this CPU executed it, and
     // another CPU restored the instruction before this handler ran (seen
@@ -263,7 +269,16 @@ extern "C" fn markpatch_int3(ip: &mut c_ulong, sp: &mut c_ulong) -> bool {
             continue;
         }
         let s = *sp as u64;
-        let decision = resolve_with(&|i| word_at(s, i), s, &live.effects[..m], Position::Trap { index }, false, &is_text);
+        let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: bp as u64 });
+        let decision = resolve_in_frame(
+            &|i| word_at(s, i),
+            s,
+            &live.effects[..m],
+            realigned,
+            Position::Trap { index },
+            false,
+            &is_text,
+        );
         let (pop, resume) = match decision {
             Decision::Resume { pop, index } => (pop, index),
             // RunHook cannot come from a trap; Inconsistent: count it and

@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Finding a kernel function by its kallsyms name, and asking kprobes
-//! whether an address may be touched.
+//! whether an address may be touched, through sets of disabled kprobes
+//! (src/glue.c) that are removed together when the set is dropped.
 
+use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
+#[repr(C)]
+struct RawProbes {
+    _opaque: [u8; 0],
+}
+
 extern "C" {
-    fn markpatch_resolve_symbol(name: *const u8, start: *mut usize, size: *mut usize, fentry: *mut bool) -> i32;
-    fn markpatch_probe_check(addrs: *const usize, n: usize, bad: *mut usize) -> i32;
+    fn markpatch_probes_new(cap: usize) -> *mut RawProbes;
+    fn markpatch_probes_free(s: *mut RawProbes);
+    fn markpatch_probes_symbol(s: *mut RawProbes, name: *const u8, start: *mut usize, size: *mut usize, fentry: *mut bool) -> i32;
+    fn markpatch_probes_addr(s: *mut RawProbes, addr: usize) -> i32;
 }
 
 /// A function's address range as kallsyms knows it.
@@ -20,35 +29,115 @@ pub(crate) struct Function {
     pub(crate) fentry: bool,
 }
 
-/// Resolves `name` through a disabled kprobe (src/glue.c), which also refuses
-/// what kprobes may never touch (blacklisted, noinstr, entry code) and
-/// anything that is not a function in kernel or module text.
-pub(crate) fn resolve(name: &CStr) -> Result<Function> {
-    let (mut start, mut size, mut fentry) = (0usize, 0usize, false);
-    // SAFETY: `name` is NUL-terminated and outlives the call; the out
-    // pointers are valid for writes.
-    let ret = unsafe { markpatch_resolve_symbol(name.as_char_ptr().cast(), &mut start, &mut size, &mut fentry) };
-    if ret < 0 {
-        let e = Error::from_errno(ret);
-        // kprobes says EINVAL for a name that is not a function in kernel
-        // text (a data symbol) and for blacklisted or noinstr code: either
-        // way the function cannot be patched; EINVAL is kept for malformed
-        // writes.
-        return Err(if e == EINVAL { crate::errno::EOPNOTSUPP() } else { e });
-    }
-    Ok(Function { start, size, fentry })
+/// Why a name is not a function markpatch may look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unresolved {
+    /// kallsyms has no such name.
+    NoSuchSymbol,
+    /// The name is not in live text: data, or an `__init` function whose
+    /// code was freed after boot.
+    NotLiveText,
+    /// kprobes refuses it: blacklisted, noinstr or entry code.
+    Forbidden,
+    /// Anything else, with the kernel's errno.
+    Other(Error),
 }
 
-/// Whether kprobes accepts a probe at every address of `addrs`: instruction
-/// boundaries that are not jump-label or static-call sites, bug-table
-/// entries or blacklisted code. Otherwise the index of the first refused
-/// address and the kernel's errno.
-pub(crate) fn probe_check(addrs: &[usize]) -> core::result::Result<(), (usize, Error)> {
-    let mut bad = 0usize;
-    // SAFETY: `addrs` is valid for `addrs.len()` reads; `bad` for a write.
-    let ret = unsafe { markpatch_probe_check(addrs.as_ptr(), addrs.len(), &mut bad) };
-    if ret < 0 {
-        return Err((bad, Error::from_errno(ret)));
+impl Unresolved {
+    /// The errno a control file reports.
+    pub(crate) fn errno(self) -> Error {
+        match self {
+            Unresolved::NoSuchSymbol => ENOENT,
+            Unresolved::NotLiveText | Unresolved::Forbidden => crate::errno::EOPNOTSUPP(),
+            Unresolved::Other(e) => e,
+        }
     }
-    Ok(())
+
+    /// A short reason, as the `survey` file groups them.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Unresolved::NoSuchSymbol => "no-such-symbol",
+            Unresolved::NotLiveText => "not-live-text",
+            Unresolved::Forbidden => "kprobes-forbidden",
+            Unresolved::Other(_) => "kprobes-error",
+        }
+    }
+}
+
+impl core::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Unresolved::NoSuchSymbol => f.write_str("no such symbol"),
+            Unresolved::NotLiveText => f.write_str("not in live kernel text (data, or __init code freed after boot)"),
+            Unresolved::Forbidden => f.write_str("kprobes forbids it (blacklisted, noinstr or entry code)"),
+            Unresolved::Other(e) => write!(f, "kprobes refuses it (errno {})", e.to_errno()),
+        }
+    }
+}
+
+/// Disabled kprobes registered one by one and removed together on drop (one
+/// RCU grace period for the whole set).
+pub(crate) struct Probes(NonNull<RawProbes>);
+
+impl Probes {
+    /// A set with room for `cap` probes.
+    pub(crate) fn new(cap: usize) -> Result<Self> {
+        // SAFETY: plain allocation; the result is checked for NULL.
+        let raw = unsafe { markpatch_probes_new(cap) };
+        NonNull::new(raw).map(Probes).ok_or(ENOMEM)
+    }
+
+    /// Resolves `name` through a probe on it, which also makes kprobes
+    /// refuse what it may never touch (blacklisted, noinstr, entry code) and
+    /// anything that is not a function in live kernel or module text.
+    pub(crate) fn symbol(&mut self, name: &CStr) -> core::result::Result<Function, Unresolved> {
+        let (mut start, mut size, mut fentry) = (0usize, 0usize, false);
+        // SAFETY: the set is live; `name` is NUL-terminated and outlives the
+        // call (kprobes drops its pointer to it once resolved); the out
+        // pointers are valid for writes.
+        let ret = unsafe {
+            markpatch_probes_symbol(self.0.as_ptr(), name.as_char_ptr().cast(), &mut start, &mut size, &mut fentry)
+        };
+        if ret < 0 {
+            let e = Error::from_errno(ret);
+            return Err(if e == ENOENT {
+                Unresolved::NoSuchSymbol
+            } else if e == EINVAL && (start == 0 || !crate::resolver::is_text(start as u64)) {
+                Unresolved::NotLiveText
+            } else if e == EINVAL {
+                Unresolved::Forbidden
+            } else {
+                Unresolved::Other(e)
+            });
+        }
+        Ok(Function { start, size, fentry })
+    }
+
+    /// Whether kprobes accepts a probe at every address of `addrs`:
+    /// instruction boundaries that are not jump-label or static-call sites,
+    /// bug-table entries or blacklisted code, with no armed probe there.
+    /// Otherwise the index of the first refused address and the errno.
+    pub(crate) fn check(&mut self, addrs: &[usize]) -> core::result::Result<(), (usize, Error)> {
+        for (i, &a) in addrs.iter().enumerate() {
+            // SAFETY: the set is live; kprobes validates the address.
+            let ret = unsafe { markpatch_probes_addr(self.0.as_ptr(), a) };
+            if ret < 0 {
+                return Err((i, Error::from_errno(ret)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Probes {
+    fn drop(&mut self) {
+        // SAFETY: the set came from markpatch_probes_new and is freed once.
+        unsafe { markpatch_probes_free(self.0.as_ptr()) };
+    }
+}
+
+/// Resolves `name` (see [`Probes::symbol`]), with the errno a control file
+/// reports.
+pub(crate) fn resolve(name: &CStr) -> Result<Function> {
+    Probes::new(1)?.symbol(name).map_err(Unresolved::errno)
 }

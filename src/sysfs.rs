@@ -19,7 +19,7 @@ extern "C" {
 }
 
 /// sysfs gives show() one page.
-const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// The state the callbacks (and the exported hook API) work on: set while
 /// the directory exists.
@@ -128,6 +128,7 @@ extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
         match attr.as_bytes() {
             b"decode" => crate::decode_file::show(&shared.decode, &mut w)?,
             b"plan" => crate::control::show_plan(shared, &mut w)?,
+            b"survey" => crate::survey::show(shared, &mut w)?,
             b"patches" => crate::control::show_patches(shared, &mut w)?,
             b"stats" => crate::control::show_stats(shared, &mut w)?,
             _ => return Err(ENOENT),
@@ -161,6 +162,7 @@ extern "C" fn markpatch_sysfs_store(attr: *const u8, buf: *const u8, len: usize)
         match attr.as_bytes() {
             b"decode" => crate::decode_file::store(&shared.decode, input)?,
             b"plan" => crate::control::store_plan(shared, input)?,
+            b"survey" => crate::survey::store(shared, input)?,
             b"install" => crate::control::store_install(shared, input)?,
             b"revert" => crate::control::store_revert(shared, input)?,
             _ => return Err(ENOENT),

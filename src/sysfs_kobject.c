@@ -24,6 +24,7 @@ static ssize_t attr_store(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute decode_attr = __ATTR(decode, 0600, attr_show, attr_store);
 static struct kobj_attribute plan_attr = __ATTR(plan, 0600, attr_show, attr_store);
+static struct kobj_attribute survey_attr = __ATTR(survey, 0600, attr_show, attr_store);
 static struct kobj_attribute patches_attr = __ATTR(patches, 0400, attr_show, NULL);
 static struct kobj_attribute install_attr = __ATTR(install, 0200, NULL, attr_store);
 static struct kobj_attribute revert_attr = __ATTR(revert, 0200, NULL, attr_store);
@@ -32,6 +33,7 @@ static struct kobj_attribute stats_attr = __ATTR(stats, 0400, attr_show, NULL);
 static struct attribute *markpatch_attrs[] = {
 	&decode_attr.attr,
 	&plan_attr.attr,
+	&survey_attr.attr,
 	&patches_attr.attr,
 	&install_attr.attr,
 	&revert_attr.attr,

@@ -224,3 +224,36 @@ SYM_FUNC_START(mpt_ambiguous)
 	RET
 SYM_FUNC_END(mpt_ambiguous)
 MPT_AT(mpt_ambiguous, .Lambiguous_im, 9)
+
+/*
+ * mpt_realign: an over-aligned frame, as compilers emit for locals aligned
+ * beyond 16: the `and` makes the depth depend on the entry RSP, and the
+ * resolver takes the entry from %rbp. M = 5.
+ *   I1 +4  [4,5)   push %rbp
+ *   I2 +5  [5,8)   mov %rsp,%rbp
+ *   I3 +8  [8,9)   push %rbx
+ *   I4 +9  [9,13)  and $-64,%rsp              (drops 8..56 bytes)
+ *   I5 +13 [13,20) sub $0x80,%rsp             IM (straddles +16)
+ * Result: 3x + 0x707070, plus the stack error (0 when %rsp is exactly
+ * ((%rbp - 8) & -64) - 0x80, as the original leaves it), and %rbx must come
+ * back from its slot at -8(%rbp).
+ */
+SYM_FUNC_START(mpt_realign)
+	push	%rbp
+	mov	%rsp, %rbp
+	push	%rbx
+	and	$-64, %rsp
+.Lrealign_im:
+	sub	$0x80, %rsp
+	mov	%rdi, %rbx
+	lea	0x707070(%rbx,%rbx,2), %rax
+	lea	0x80(%rsp), %rdx
+	lea	-8(%rbp), %rcx
+	and	$-64, %rcx
+	sub	%rcx, %rdx
+	add	%rdx, %rax
+	mov	-8(%rbp), %rbx
+	leave
+	RET
+SYM_FUNC_END(mpt_realign)
+MPT_AT(mpt_realign, .Lrealign_im, 13)

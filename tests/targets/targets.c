@@ -62,6 +62,7 @@ u64 mpt_straddle(u64 x);
 u64 mpt_call(u64 x);
 u64 mpt_ambiguous(u64 x);
 u64 mpt_c_fentry(u64 x);
+u64 mpt_realign(u64 x);
 
 /*
  * A plain C target: the compiler gives it ENDBR (its address is taken, so
@@ -87,6 +88,7 @@ static u64 ref_backedge_i1(u64 x) { return ((x + 4) & ~3ULL) & 0xfffff; }
 static u64 ref_straddle(u64 x) { return (9 * x) ^ 0x5a5a5a5a; }
 static u64 ref_call(u64 x) { return 6 * x + 1; }
 static u64 ref_ambiguous(u64 x) { return 4 * x + 0x2468ace; }
+static u64 ref_realign(u64 x) { return 3 * x + 0x707070; }
 static u64 ref_c_mix(u64 x) { return (x >> 3) ^ (x * 0x3779b1); }
 static u64 ref_c_fentry(u64 x) { return ref_c_mix(x) + ref_c_mix(ref_c_mix(x) ^ x); }
 
@@ -129,6 +131,8 @@ static const struct mpt_target targets[] = {
 	  { B(4, 0x48, 0x89, 0xe0, 0x50, 0x53), B(9, 0xb9, 0xce, 0x8a, 0x46, 0x02) } },
 	{ "mpt_c_fentry", mpt_c_fentry, ref_c_fentry, 0, true, 0, true,
 	  { B(4, 0x0f, 0x1f, 0x44, 0x00, 0x00), {} } },
+	{ "mpt_realign", mpt_realign, ref_realign, 5, true, 5, false,
+	  { B(4, 0x55, 0x48, 0x89, 0xe5, 0x53, 0x48, 0x83, 0xe4), B(13, 0x48, 0x81, 0xec, 0x80, 0x00, 0x00, 0x00) } },
 };
 
 static const struct mpt_target *find_target(const char *name)

@@ -104,6 +104,29 @@ pub struct Plan {
     pub prefix_len: usize,
     /// I1..IM (M = `insns.len()`, at least 1).
     pub insns: Vec<PlannedInsn>,
+    /// Set when an Ik before IM realigns the stack (`and $-N,%rsp`).
+    pub realign: Option<Realign>,
+}
+
+/// A region that realigns the stack: `push %rbp; mov %rsp,%rbp; ...;
+/// and $-align,%rsp`, as compilers emit for over-aligned locals. After the
+/// `and` the depth below the entry RSP is no longer static, but %rbp pins
+/// the entry: E = %rbp + `rbp_depth` as long as nothing in the region
+/// writes %rbp after the `mov`, and the stack pointer after the `and` is
+/// (E - depth_before(index)) rounded down to `align`. The `and` counts as a
+/// stack effect of 0 in `stack_effect`; the resolver takes the rest from
+/// the thread's %rbp (see [`crate::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Realign {
+    /// The index of the `and` (never IM: an `and` there is run in the
+    /// pseudo-original after the resolver, which needs nothing).
+    pub index: usize,
+    /// The alignment, a power of two from 16 to 4096.
+    pub align: u64,
+    /// The index of `mov %rsp,%rbp`.
+    pub mov_index: usize,
+    /// Bytes pushed before `mov %rsp,%rbp`: E = %rbp + rbp_depth.
+    pub rbp_depth: i64,
 }
 
 impl Plan {
@@ -144,6 +167,10 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     let mut insns = Vec::with_capacity(region.len());
     let mut depth: i64 = 0;
     let last = region.len().saturating_sub(1);
+    // Where `mov %rsp,%rbp` set the frame pointer (its index and depth), as
+    // long as no later Ik before IM writes %rbp; and the realigning `and`.
+    let mut frame: Option<(usize, i64)> = None;
+    let mut realign: Option<Realign> = None;
     for (index, (offset, insn)) in region.iter().enumerate() {
         let offset = *offset;
         // A return site: `ret` and the 4 int3s that pad it, where the kernel
@@ -161,7 +188,32 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
             check_flow(insn, offset)?;
         }
         // IM's own effect never counts (depths are taken before each Ik).
-        let stack_effect = if site { 0 } else { stack_effect(insn, offset, &mut factory)? };
+        let stack_effect = if site {
+            0
+        } else if let Some(align) = realign_imm(insn) {
+            if index == last {
+                0 // run in P, after the resolver
+            } else {
+                let (mov_index, rbp_depth) = frame.ok_or(Refusal::RspWrite { offset })?;
+                if realign.is_some() {
+                    return Err(Refusal::RspWrite { offset });
+                }
+                realign = Some(Realign { index, align, mov_index, rbp_depth });
+                0
+            }
+        } else {
+            stack_effect(insn, offset, &mut factory)?
+        };
+        if index < last && is_mov_rsp_to_rbp(insn) {
+            frame = Some((index, depth));
+        } else if index < last && writes_reg(insn, Register::RBP, &mut factory) {
+            // %rbp no longer pins the entry: no realign after this, and none
+            // before it either.
+            if realign.is_some() {
+                return Err(Refusal::RspWrite { offset: realign_offset(&insns, realign) });
+            }
+            frame = None;
+        }
         depth += i64::from(stack_effect);
         if depth < 0 {
             return Err(Refusal::StackBelowEntry { offset });
@@ -188,6 +240,7 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
         addr,
         prefix_len,
         insns,
+        realign,
     };
 
     check_region_operands(&plan, &region)?;
@@ -386,9 +439,44 @@ fn is_immediate(kind: OpKind) -> bool {
 /// Whether the instruction writes RSP (or a part of it), explicitly or
 /// implicitly.
 fn writes_rsp(insn: &Instruction, factory: &mut InstructionInfoFactory) -> bool {
+    writes_reg(insn, Register::RSP, factory)
+}
+
+/// `and $-N,%rsp` with N a power of two from 16 to 4096: returns N.
+fn realign_imm(insn: &Instruction) -> Option<u64> {
+    if insn.mnemonic() != Mnemonic::And
+        || insn.op_count() != 2
+        || insn.op0_kind() != OpKind::Register
+        || insn.op0_register() != Register::RSP
+        || !is_immediate(insn.op1_kind())
+    {
+        return None;
+    }
+    let align = (insn.immediate(1) as i64).checked_neg()? as u64;
+    (align.is_power_of_two() && (16..=4096).contains(&align)).then_some(align)
+}
+
+/// `mov %rsp,%rbp`.
+fn is_mov_rsp_to_rbp(insn: &Instruction) -> bool {
+    insn.mnemonic() == Mnemonic::Mov
+        && insn.op_count() == 2
+        && insn.op0_kind() == OpKind::Register
+        && insn.op0_register() == Register::RBP
+        && insn.op1_kind() == OpKind::Register
+        && insn.op1_register() == Register::RSP
+}
+
+/// The offset of the realigning `and` among the planned instructions.
+fn realign_offset(insns: &[PlannedInsn], realign: Option<Realign>) -> usize {
+    realign.and_then(|r| insns.get(r.index)).map_or(0, |i| i.offset)
+}
+
+/// Whether the instruction writes `reg` (or a part of it), explicitly or
+/// implicitly.
+fn writes_reg(insn: &Instruction, reg: Register, factory: &mut InstructionInfoFactory) -> bool {
     let info = factory.info_options(insn, InstructionInfoOptions::NO_MEMORY_USAGE);
     info.used_registers().iter().any(|r| {
-        r.register().full_register() == Register::RSP
+        r.register().full_register() == reg
             && matches!(
                 r.access(),
                 OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
@@ -477,6 +565,14 @@ fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), Refusal> {
             let from_insn = plan.insns.get(from_index).ok_or(Refusal::Internal)?;
             let after = plan.depth_before(from_index) + i64::from(from_insn.stack_effect);
             if after != plan.depth_before(to_index) {
+                return Err(Refusal::BranchChangesDepth { from, to });
+            }
+        }
+        // A thread that has run the realigning `and` must never reach an Ik
+        // before it, nor one that has not run it an Ik after it.
+        if let Some(r) = plan.realign {
+            let ran_and = from_index.map_or(true, |f| f > r.index);
+            if ran_and != (to_index > r.index) {
                 return Err(Refusal::BranchChangesDepth { from, to });
             }
         }

@@ -77,9 +77,41 @@
 //! exactly would need a stricter region rule or a second witness on the
 //! stack, at a cost in coverage.
 //!
+//! # Regions that realign the stack
+//!
+//! `push %rbp; mov %rsp,%rbp; push ...; and $-N,%rsp; sub $X,%rsp` (over-
+//! aligned locals) makes the depth after the `and` depend on the entry RSP.
+//! For a candidate past the `and` the resolver takes the entry from the
+//! thread's %rbp instead (the region may not write %rbp after the `mov`),
+//! and accepts the candidate only if the stack pointer it implies, the
+//! entry rounded down and less the static pushes after the `and` and the
+//! marks, is exactly `sp + 8c`: a stronger check than the static one.
+//! Candidates between the `mov` and the `and` use the static depths, and
+//! the entry they imply must also be %rbp + its depth at the `mov`; the
+//! stale words the `and` skips (directly above the marks) can then pass
+//! for marks only if they also fool %rbp. Candidates before the `mov` use
+//! the static depths alone. No branch may cross the `and` (the planner
+//! refuses it).
+//!
 //! When no candidate checks out the result is `Inconsistent`: the stack is
 //! not one the region can produce (a bug, or a return address outside
 //! `is_text`). The kernel side cannot continue the thread correctly then.
+
+use crate::plan::Realign;
+
+/// A realigning region (`Plan::realign`) and the thread's %rbp: for a
+/// candidate past the `and`, the frame pointer gives the entry E = %rbp +
+/// `rbp_depth`, so the return slot is the word at E and the stack pointer
+/// the candidate implies must be exactly (E - depth(and)) rounded down to
+/// `align`, less what I(and+1)..IK-1 pushed, less its marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealignedFrame {
+    pub realign: Realign,
+    pub rbp: u64,
+}
+
+/// The furthest a realigned frame's return slot may lie above `sp`.
+const MAX_FRAME_BYTES: u64 = 64 * 1024;
 
 /// Where the resolver was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +187,20 @@ pub fn resolve_with(
     hook_active: bool,
     is_text: &dyn Fn(u64) -> bool,
 ) -> Decision {
+    resolve_in_frame(word_at, sp, effects, None, at, hook_active, is_text)
+}
+
+/// [`resolve_with`] for a region that may realign the stack: `realigned`
+/// is `Plan::realign` with the thread's %rbp (None for other regions).
+pub fn resolve_in_frame(
+    word_at: &dyn Fn(usize) -> Option<u64>,
+    sp: u64,
+    effects: &[i32],
+    realigned: Option<RealignedFrame>,
+    at: Position,
+    hook_active: bool,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Decision {
     let m = effects.len();
     if m == 0 {
         return Decision::Inconsistent;
@@ -168,7 +214,16 @@ pub fn resolve_with(
     let run = count_marks_with(word_at, sp, first);
     for c in (0..=run).rev() {
         let k = first - c;
-        let Some(ret) = depth_words(effects, k).and_then(|d| d.checked_add(c)) else {
+        let ret = match realigned {
+            Some(f) if k > f.realign.index => realigned_return_slot(f, effects, k, sp, c),
+            // Past the `mov %rsp,%rbp`: %rbp is a second witness of the
+            // entry the static depth gives.
+            Some(f) if k > f.realign.mov_index => depth_words(effects, k)
+                .and_then(|d| d.checked_add(c))
+                .filter(|&w| Some(sp.wrapping_add(8 * w as u64)) == f.rbp.checked_add(f.realign.rbp_depth as u64)),
+            _ => depth_words(effects, k).and_then(|d| d.checked_add(c)),
+        };
+        let Some(ret) = ret else {
             continue;
         };
         if !word_at(ret).is_some_and(is_text) {
@@ -180,6 +235,25 @@ pub fn resolve_with(
         };
     }
     Decision::Inconsistent
+}
+
+/// The return slot (in words from `sp`) of candidate `c` (K = `k`, past the
+/// realigning `and`), or None when the stack pointer it implies is not
+/// `sp + 8c` (see [`RealignedFrame`]).
+fn realigned_return_slot(f: RealignedFrame, effects: &[i32], k: usize, sp: u64, c: usize) -> Option<usize> {
+    let r = f.realign;
+    if !r.align.is_power_of_two() || r.rbp_depth < 0 {
+        return None;
+    }
+    let entry = f.rbp.checked_add(r.rbp_depth as u64)?;
+    let before = depth_words(effects, r.index)? as u64 * 8;
+    let after = (depth_words(effects, k)? as u64 * 8).checked_sub(before)?;
+    let aligned = entry.checked_sub(before)? & !(r.align - 1);
+    let implied = aligned.checked_sub(after)?.checked_sub(8 * c as u64)?;
+    if implied != sp || entry - sp > MAX_FRAME_BYTES || (entry - sp) % 8 != 0 {
+        return None;
+    }
+    usize::try_from((entry - sp) / 8).ok()
 }
 
 /// How many stack words from `sp` the resolver may read for a region with

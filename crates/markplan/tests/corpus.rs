@@ -11,7 +11,7 @@ use iced_x86::{Decoder, DecoderOptions, Mnemonic};
 use markplan::marks::{jmp_to_stub, window_values, WindowValues, WriteMethod, PUSH_RSP};
 use markplan::plan::{plan, Facts, Plan, ENDBR64, SEALED_ENDBR};
 use markplan::pseudo_original::{build, max_len, verify};
-use markplan::resolve::{resolve, words_needed, Decision, Position};
+use markplan::resolve::{resolve, resolve_in_frame, words_needed, Decision, Position, RealignedFrame};
 
 struct Function {
     addr: u64,
@@ -170,29 +170,45 @@ fn check_plan(f: &Function, p: &Plan) {
     }
 
     // The resolver on the stacks a reverse-order install can produce: the
-    // originals up to K-1, then marks. Every K at the stub.
+    // originals up to K-1, then marks. Every K at the stub. The entry is not
+    // 64-byte aligned, so that a realigning `and` leaves a gap.
     let effects = p.stack_effects();
     let m = p.m();
-    let entry: u64 = 0xffff_c900_0001_0000;
+    let entry: u64 = 0xffff_c900_0001_0008;
     let ret = f.addr + 0x100;
     for k in 0..m {
         let marks = m - 1 - k;
         let depth = p.depth_before(k) as u64;
-        let sp = entry - depth - 8 * marks as u64;
-        let n = words_needed(&effects);
-        let mut words = vec![0u64; n.max(marks + (depth / 8) as usize + 1)];
+        // Where the thread's stack pointer is before the marks, and its
+        // %rbp (set by `mov %rsp,%rbp` before a realigning `and`).
+        let (top, rbp) = match p.realign {
+            Some(r) if k > r.index => {
+                let before = p.depth_before(r.index) as u64;
+                let aligned = (entry - before) & !(r.align - 1);
+                (aligned - (depth - before), entry - r.rbp_depth as u64)
+            }
+            Some(r) if k > r.mov_index => (entry - depth, entry - r.rbp_depth as u64),
+            _ => (entry - depth, 0x2222),
+        };
+        let sp = top - 8 * marks as u64;
+        let frame_words = ((entry - top) / 8) as usize;
+        let n = words_needed(&effects).max(marks + frame_words + 1);
+        let mut words = vec![0u64; n];
         for (w, word) in words.iter_mut().enumerate().take(marks) {
             *word = sp + 8 * w as u64 + 8;
         }
-        // The frame I1..IK-1 built: values that are neither marks nor text.
-        for (w, word) in words.iter_mut().enumerate().skip(marks).take((depth / 8) as usize) {
+        // The frame I1..IK-1 built (and the realignment gap): values that
+        // are neither marks nor text.
+        for (w, word) in words.iter_mut().enumerate().skip(marks).take(frame_words) {
             *word = 0x1111_0000 + w as u64;
         }
-        words[marks + (depth / 8) as usize] = ret;
-        let d = resolve(
-            &words[..n.min(words.len())],
+        words[marks + frame_words] = ret;
+        let realigned = p.realign.map(|realign| RealignedFrame { realign, rbp });
+        let d = resolve_in_frame(
+            &|i| words.get(i).copied(),
             sp,
             &effects,
+            realigned,
             Position::Stub,
             true,
             &is_text,
@@ -216,6 +232,7 @@ fn plan_every_function_of_the_corpus() {
     let mut all_windows = 0usize;
     let mut region_len: BTreeMap<usize, usize> = BTreeMap::new();
     let mut call_im = 0usize;
+    let mut realigned = 0usize;
     for f in &funcs {
         let has_fixup = |a: u64| f.fixups.contains(&a);
         let facts = Facts {
@@ -229,6 +246,7 @@ fn plan_every_function_of_the_corpus() {
                 check_plan(f, &p);
                 *region_len.entry(p.m()).or_default() += 1;
                 call_im += usize::from(p.insns.last().is_some_and(|i| i.is_call));
+                realigned += usize::from(p.realign.is_some_and(|r| r.index + 1 < p.m()));
                 let mut trap = false;
                 for i in &p.insns {
                     let w = match i.write {
@@ -272,6 +290,8 @@ fn plan_every_function_of_the_corpus() {
     println!("  writes by method: {writes:?}");
     println!("  region length M: {region_len:?}");
     println!("  IM is a call: {call_im}");
+    println!("  realigning regions (and $-N,%rsp before IM): {realigned}");
+    assert!(realigned > 0, "the corpus has realigning regions, and they are planned");
     println!("refusals by reason:");
     let mut by_count: Vec<_> = refusals.iter().collect();
     by_count.sort_by_key(|e| std::cmp::Reverse(e.1 .0));

@@ -43,7 +43,7 @@ expect_errno "call without an argument" EINVAL $MPT/call "mpt_short"
 
 # stress on every CPU, unpatched: every result right.
 cpus=$(grep -c '^processor' /proc/cpuinfo)
-for name in mpt_short mpt_straddle mpt_ambiguous mpt_c_fentry; do
+for name in mpt_short mpt_straddle mpt_ambiguous mpt_c_fentry mpt_realign; do
 	echo "$name 2" > $MPT/stress
 	check "stress $name: running" grep -q '^running' $MPT/stress
 	check "stress $name: finishes" stress_wait 30

@@ -14,7 +14,7 @@ check "int3_writes is writable" sh -c "echo 1 > $P/int3_writes"
 echo 5 > $P/install_delay_ms
 total=0
 
-for name in mpt_short mpt_ambiguous mpt_loop_i2; do
+for name in mpt_short mpt_ambiguous mpt_loop_i2 mpt_realign; do
 	churn $name count 3
 done
 for name in mpt_jcc mpt_call mpt_riprel; do

@@ -11,7 +11,7 @@ check "install_delay_ms is writable" sh -c "echo 5 > $DELAY"
 echo "install_delay_ms=$(cat $DELAY 2>/dev/null)"
 total=0
 
-for name in mpt_short mpt_loop_i2 mpt_straddle mpt_ambiguous; do
+for name in mpt_short mpt_loop_i2 mpt_straddle mpt_ambiguous mpt_realign; do
 	churn $name count 5
 done
 echo "partial entries seen in this file: $total"

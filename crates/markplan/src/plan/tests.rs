@@ -509,3 +509,54 @@ fn return_site_can_be_im() {
         Err(Refusal::LeavesRegion { .. })
     ));
 }
+
+// push %rbp; mov %rsp,%rbp; and $-16,%rsp; sub $0x180,%rsp
+const PUSH_RBP: &[u8] = &[0x55];
+const MOV_RSP_RBP: &[u8] = &[0x48, 0x89, 0xe5];
+const AND_M16_RSP: &[u8] = &[0x48, 0x83, 0xe4, 0xf0];
+const AND_M64_RSP: &[u8] = &[0x48, 0x83, 0xe4, 0xc0];
+const SUB_0X180_RSP: &[u8] = &[0x48, 0x81, 0xec, 0x80, 0x01, 0x00, 0x00];
+const POP_RBP: &[u8] = &[0x5d];
+
+#[test]
+fn realigning_and_after_the_frame_pointer_is_planned() {
+    let p = plan_of(&[PUSH_RBP, MOV_RSP_RBP, PUSH_R14, PUSH_RBX, AND_M64_RSP, SUB_0X180_RSP]).unwrap();
+    assert_eq!(p.m(), 6);
+    assert_eq!(p.realign, Some(Realign { index: 4, align: 64, mov_index: 1, rbp_depth: 8 }));
+    assert_eq!(p.stack_effects(), [8, 0, 8, 8, 0, 0x180]);
+}
+
+#[test]
+fn realigning_and_without_a_frame_pointer_is_refused() {
+    let r = plan_of(&[PUSH_RBP, PUSH_R14, AND_M16_RSP, SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(r.kind(), "rsp-write");
+}
+
+#[test]
+fn realigning_and_with_rbp_written_after_the_mov_is_refused() {
+    // %rbp no longer pins the entry, before or after the `and`.
+    let before = plan_of(&[PUSH_RBP, MOV_RSP_RBP, POP_RBP, AND_M16_RSP, SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(before.kind(), "rsp-write");
+    let after = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, POP_RBP, SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(after.kind(), "rsp-write");
+}
+
+#[test]
+fn and_that_is_not_a_power_of_two_alignment_is_refused() {
+    // and $-24,%rsp
+    let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, &[0x48, 0x83, 0xe4, 0xe8], SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(r.kind(), "rsp-write");
+}
+
+#[test]
+fn a_second_realign_is_refused() {
+    let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, AND_M64_RSP, SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(r.kind(), "rsp-write");
+}
+
+#[test]
+fn a_branch_across_the_realigning_and_is_refused() {
+    // test %edi,%edi; je over the `and` to the sub (rel8 = 4)
+    let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, TEST_EDI_EDI, &[0x74, 0x04], AND_M16_RSP, SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(r.kind(), "branch-changes-depth");
+}

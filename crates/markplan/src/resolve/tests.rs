@@ -448,3 +448,93 @@ fn pops_in_the_region_are_followed() {
         assert_eq!(m.sp, reference.sp);
     }
 }
+
+/// push %rbp; mov %rsp,%rbp; push %r14; push %rbx; and $-64,%rsp;
+/// sub $0x180,%rsp (IM): a realigning region, run by a thread from an entry
+/// that is not 64-byte aligned, up to index `k`, then its marks.
+fn realigned_thread(k: usize, gap_word: u64) -> (BTreeMap<u64, u64>, u64, u64) {
+    let effects = [8, 0, 8, 8, 0, 0x180];
+    let entry = ENTRY + 8; // ...0f08: the `and` drops 8 bytes below the pushes
+    let mut mem = BTreeMap::new();
+    mem.insert(entry, RET);
+    let mut sp = entry;
+    let mut rbp = 0x5555; // the caller's %rbp
+    for (i, e) in effects.iter().enumerate().take(k) {
+        match i {
+            1 => rbp = sp,
+            4 => {
+                let aligned = sp & !63;
+                // the gap the `and` leaves: stale memory
+                let mut a = aligned;
+                while a < sp {
+                    mem.insert(a, gap_word);
+                    a += 8;
+                }
+                sp = aligned;
+            }
+            _ => {
+                sp -= *e as u64;
+                mem.insert(sp, 0x1111_0000 + i as u64);
+            }
+        }
+    }
+    for _ in k..effects.len() - 1 {
+        sp -= 8;
+        mem.insert(sp, sp + 8);
+    }
+    (mem, sp, rbp)
+}
+
+#[test]
+fn realigned_region_every_entry_point_at_the_stub() {
+    let effects = [8, 0, 8, 8, 0, 0x180];
+    let realign = Realign { index: 4, align: 64, mov_index: 1, rbp_depth: 8 };
+    for k in 0..effects.len() {
+        let (mem, sp, rbp) = realigned_thread(k, 0);
+        let word_at = |i: usize| mem.get(&(sp + 8 * i as u64)).copied();
+        let frame = Some(RealignedFrame { realign, rbp });
+        let d = resolve_in_frame(&word_at, sp, &effects, frame, Position::Stub, true, &is_text);
+        let marks = effects.len() - 1 - k;
+        let expect = if k == 0 { Decision::RunHook { pop: marks } } else { Decision::Resume { pop: marks, index: k } };
+        assert_eq!(d, expect, "K={k}");
+    }
+}
+
+#[test]
+fn realigned_region_gap_holding_marks_and_text_is_not_misread() {
+    // The worst stale gap: the words the `and` skipped look like marks and
+    // a return address for K = 5. Every candidate after the `mov` must also
+    // agree with %rbp about where the entry is, which the false one cannot.
+    let effects = [8, 0, 8, 8, 0, 0x180];
+    let realign = Realign { index: 4, align: 64, mov_index: 1, rbp_depth: 8 };
+    let (mut mem, sp, rbp) = realigned_thread(5, 0);
+    let gap = sp; // K = 5: no marks, sp is the aligned pointer
+    // Two mark-like words, then a text address where the static rule puts
+    // the return slot of c = 2 (K = 3: two words pushed, two marks).
+    mem.insert(gap, gap + 8);
+    mem.insert(gap + 8, gap + 16);
+    mem.insert(gap + 32, TEXT_VALUE);
+    let stale_only = |i: usize| mem.get(&(sp + 8 * i as u64)).copied();
+    // Without %rbp as a second witness that candidate would be taken.
+    assert_eq!(
+        resolve_with(&stale_only, sp, &effects, Position::Stub, true, &is_text),
+        Decision::Resume { pop: 2, index: 3 }
+    );
+    let word_at = |i: usize| mem.get(&(sp + 8 * i as u64)).copied();
+    let frame = Some(RealignedFrame { realign, rbp });
+    let d = resolve_in_frame(&word_at, sp, &effects, frame, Position::Stub, true, &is_text);
+    assert_eq!(d, Decision::Resume { pop: 0, index: 5 });
+}
+
+#[test]
+fn realigned_region_with_a_wrong_frame_pointer_is_inconsistent() {
+    // %rbp not where `mov %rsp,%rbp` left it: no candidate past the `and`
+    // checks out, and the static ones find no return address.
+    let effects = [8, 0, 8, 8, 0, 0x180];
+    let realign = Realign { index: 4, align: 64, mov_index: 1, rbp_depth: 8 };
+    let (mem, sp, rbp) = realigned_thread(5, 0);
+    let word_at = |i: usize| mem.get(&(sp + 8 * i as u64)).copied();
+    let frame = Some(RealignedFrame { realign, rbp: rbp + 64 });
+    let d = resolve_in_frame(&word_at, sp, &effects, frame, Position::Stub, true, &is_text);
+    assert_eq!(d, Decision::Inconsistent);
+}
