@@ -173,13 +173,11 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     let mut realign: Option<Realign> = None;
     for (index, (offset, insn)) in region.iter().enumerate() {
         let offset = *offset;
-        // A return site: `ret` and the 4 int3s that pad it, where the kernel
-        // rewrote a 5-byte `jmp __x86_return_thunk` at boot (no return thunk
-        // needed on this CPU). The 5 bytes are one slot: the int3s are never
-        // executed and nothing branches into them (scan_branches checks), so
-        // the site can be IM and take the jump to the stub.
-        let site = index == last && is_return_site(code, offset, insn);
-        let len = if site { RETURN_SITE.len() } else { insn.len() };
+        // A short exit with dead padding after it (see `padded_exit`) is one
+        // slot of 5 bytes or more: it can be IM and take the jump to the stub.
+        let slot = if index == last { padded_exit(code, addr, offset, insn) } else { None };
+        let site = slot.is_some();
+        let len = slot.unwrap_or(insn.len());
         let at = addr.wrapping_add(offset as u64);
         if (facts.has_fixup)(at) {
             return Err(Refusal::ExceptionFixup { offset });
@@ -252,15 +250,44 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
 /// `jmp __x86_return_thunk`.
 pub const RETURN_SITE: [u8; 5] = [0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
 
-fn is_return_site(code: &[u8], offset: usize, insn: &Instruction) -> bool {
-    insn.code() == Code::Retnq && code.get(offset..offset + RETURN_SITE.len()) == Some(&RETURN_SITE[..])
+/// A `ret` or a `jmp rel8` (a tail call or a jump to the shared exit),
+/// followed by padding: int3s or NOPs, whole instructions, up to 5 bytes or
+/// more in all (at most 15), such as a return site ([`RETURN_SITE`], where
+/// the kernel rewrote `jmp __x86_return_thunk` at boot) or the alignment
+/// NOPs after a function's last jump. Control never falls into the padding,
+/// and nothing branches into it (`scan_branches` refuses a branch into the
+/// slot), so the padding is dead and the slot can take the `jmp` to the
+/// stub. Returns the slot's length. P copies only the `ret` or the jump.
+fn padded_exit(code: &[u8], addr: u64, offset: usize, insn: &Instruction) -> Option<usize> {
+    if !matches!(insn.code(), Code::Retnq | Code::Jmp_rel8_64) {
+        return None;
+    }
+    let mut len = insn.len();
+    let rest = code.get(offset + len..)?;
+    let mut decoder = Decoder::with_ip(64, rest, addr.wrapping_add((offset + len) as u64), DecoderOptions::NONE);
+    while len < 5 {
+        if !decoder.can_decode() {
+            return None;
+        }
+        let pad = decoder.decode();
+        if pad.is_invalid() || !matches!(pad.mnemonic(), Mnemonic::Int3 | Mnemonic::Nop) {
+            return None;
+        }
+        len += pad.len();
+    }
+    (len <= 15).then_some(len)
 }
 
 impl PlannedInsn {
-    /// Whether this is a return site ([`RETURN_SITE`]): IM, copied into P as
-    /// `ret`.
-    pub fn is_return_site(&self) -> bool {
-        self.original == RETURN_SITE
+    /// Whether this is a short exit with its dead padding (see
+    /// `padded_exit`): IM, longer than the `ret` or `jmp rel8` it starts
+    /// with, copied into P as that instruction alone.
+    pub fn is_padded_exit(&self) -> bool {
+        match self.original.first() {
+            Some(0xc3) => self.len > 1,
+            Some(0xeb) => self.len > 2,
+            _ => false,
+        }
     }
 }
 

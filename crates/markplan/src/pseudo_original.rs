@@ -84,7 +84,7 @@ pub fn build(plan: &Plan, code: &[u8], addr: u64, p_addr: u64, ibt: bool) -> Res
         let ip = addr.wrapping_add(planned.offset as u64);
         let mut decoder = Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE);
         let insn = decoder.decode();
-        let site = planned.is_return_site() && insn.code() == Code::Retnq;
+        let site = planned.is_padded_exit() && matches!(insn.code(), Code::Retnq | Code::Jmp_rel8_64);
         if insn.is_invalid() || (insn.len() != planned.len && !site) {
             return Err(Refusal::Undecodable { offset: planned.offset });
         }

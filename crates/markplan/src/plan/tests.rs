@@ -495,15 +495,17 @@ fn return_site_can_be_im() {
     let p = plan(&code, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }).unwrap();
     assert_eq!(p.m(), 2);
     assert_eq!((p.insns[1].offset, p.insns[1].len), (11, 5));
-    assert!(p.insns[1].is_return_site());
+    assert!(p.insns[1].is_padded_exit());
     let stub = addr + 0x10_0000;
     let jmp = crate::marks::replacement_bytes(&p, 1, stub).unwrap();
     assert_eq!(jmp.len(), 5);
     let pseudo = crate::pseudo_original::build(&p, &code, addr, addr + 0x20_0000, true).unwrap();
     crate::pseudo_original::verify(&p, &code, addr + 0x20_0000, true, &pseudo).unwrap();
-    // A bare ret not followed by its 4 int3s still ends the region early.
+    // A ret followed by less than 4 bytes of padding still ends the region
+    // early.
     let mut short = code.clone();
-    short[13] = 0x90;
+    short[13] = 0x31;
+    short[14] = 0xc0;
     assert!(matches!(
         plan(&short, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }),
         Err(Refusal::LeavesRegion { .. })
@@ -559,4 +561,40 @@ fn a_branch_across_the_realigning_and_is_refused() {
     // test %edi,%edi; je over the `and` to the sub (rel8 = 4)
     let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, TEST_EDI_EDI, &[0x74, 0x04], AND_M16_RSP, SUB_0X180_RSP]).unwrap_err();
     assert_eq!(r.kind(), "branch-changes-depth");
+}
+
+#[test]
+fn short_tail_jump_with_padding_can_be_im() {
+    // xor %edx,%edx; jmp rel8 (a tail call); nopl (%rax): 2 + 3 bytes.
+    let mut code = Vec::new();
+    code.extend_from_slice(&ENDBR64);
+    code.extend_from_slice(&FENTRY_NOP);
+    code.extend_from_slice(&[0x31, 0xd2, 0xeb, 0x10, 0x0f, 0x1f, 0x00]);
+    code.extend_from_slice(&[0xcc; 32]);
+    let addr = 0xffff_ffff_8100_0000;
+    let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+    let p = plan(&code, addr, &facts).unwrap();
+    assert_eq!(p.m(), 2);
+    assert_eq!((p.insns[1].offset, p.insns[1].len), (11, 5));
+    assert!(p.insns[1].is_padded_exit());
+    let p_addr = addr + 0x20_0000;
+    let pseudo = crate::pseudo_original::build(&p, &code, addr, p_addr, true).unwrap();
+    crate::pseudo_original::verify(&p, &code, p_addr, true, &pseudo).unwrap();
+    // P's copy of IM jumps to the tail call's target (IM+2+0x10).
+    let copy = &pseudo.bytes[pseudo.entries[1] + 4..];
+    let insn = Decoder::with_ip(64, copy, p_addr + pseudo.entries[1] as u64 + 4, DecoderOptions::NONE).decode();
+    assert_eq!(insn.near_branch_target(), addr + 13 + 0x10);
+
+    // A branch into the padding makes it live: refused.
+    let mut into = code.clone();
+    into.extend_from_slice(&[0xeb, 0x00]); // placeholder, fixed below
+    let at = into.len() - 2;
+    into[at + 1] = (13i64 - (at as i64 + 2)) as u8; // jmp back to +13
+    assert!(plan(&into, addr, &facts).is_err());
+
+    // A jump not followed by padding still ends the region early.
+    let mut live = code.clone();
+    live[13] = 0x31;
+    live[14] = 0xc0;
+    assert!(matches!(plan(&live, addr, &facts), Err(Refusal::LeavesRegion { .. })));
 }
