@@ -6,6 +6,9 @@
 #   make kernel     build the cached test kernel
 #   make setup      install the Debian packages and bindgen-cli
 #   make vng-check  the in-guest tests under virtme-ng
+#   make torture    10,000 install/revert cycles under load (TORTURE_CYCLES=N)
+#   make torture-compare  the direct method against markpatch, N boots each
+#   make debug-check      the in-guest tests and a short torture on the debug kernel
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -18,7 +21,7 @@ ifeq ($(KDIR),)
 KDIR := $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check clean crates-mk
 
 all: module
 
@@ -43,6 +46,15 @@ demo:
 
 vng-check: module
 	@qemu/vng-check.sh
+
+torture:
+	@scripts/torture.sh
+
+torture-compare:
+	@scripts/torture-compare.sh
+
+debug-check:
+	@scripts/debug-check.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots the test kernel under QEMU with an initramfs and waits for it to power
 # off. TCG (thread=multi; MARKPATCH_TCG_THREAD=single for one host thread) by
-# default; MARKPATCH_KVM=1 asks for KVM.
+# default; MARKPATCH_KVM=1 asks for KVM. MARKPATCH_APPEND adds to the kernel
+# command line: key=value words there reach the guest scripts as variables
+# (e.g. mp_torture_cycles=10000).
 #
 # Usage: run.sh KERNEL INITRD OUTDIR [MODE]   (MODE: tests | demo | shell)
 # Writes OUTDIR/console.log (the kernel console, kept whole) and
@@ -29,11 +31,14 @@ else
 	accel=(-accel "tcg,thread=${MARKPATCH_TCG_THREAD:-multi}" -cpu max)
 fi
 
-qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m 1024
+# MARKPATCH_QEMU_EXTRA: more QEMU options, e.g. -singlestep (one guest
+# instruction per translated block, so that interrupts and vCPU switches can
+# land between any two instructions, as on hardware).
+qemu=(qemu-system-x86_64 "${accel[@]}" ${MARKPATCH_QEMU_EXTRA:-} -smp "$smp" -m 1024
 	-display none -monitor none -no-reboot
 	-serial stdio -serial "file:$output"
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 oops=panic panic=-1 mpguest=$mode")
+	-append "console=ttyS0 oops=panic panic=-1 mpguest=$mode ${MARKPATCH_APPEND:-}")
 
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"

@@ -9,11 +9,16 @@ kdir=$1 dest=$2
 guest=$MARKPATCH_ROOT/qemu/guest
 mkdir -p "$dest/bin" "$dest/data/objdump"
 cp "$guest/run-tests" "$guest/lib.sh" "$dest/"
-# MARKPATCH_CASES names the folders of qemu/guest/ whose *.sh become the
+# MARKPATCH_CASES names the folders of qemu/guest/ (or single case files
+# under it) whose *.sh become the
 # guest's cases (default: cases; scripts/check.sh boots "stress" separately).
 rm -rf "$dest/cases"; mkdir -p "$dest/cases"
 for dir in ${MARKPATCH_CASES:-cases}; do
-	cp "$guest/$dir"/*.sh "$dest/cases/"
+	if [ -f "$guest/$dir" ]; then
+		cp "$guest/$dir" "$dest/cases/" # one case, e.g. cases/29-coverage.sh
+	else
+		cp "$guest/$dir"/*.sh "$dest/cases/"
+	fi
 done
 gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"

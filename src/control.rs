@@ -184,10 +184,22 @@ pub(crate) fn show_patches(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     Ok(())
 }
 
+extern "C" {
+    fn markpatch_heap_bytes() -> usize;
+}
+
+/// Bytes the module's Rust code holds on the heap through `alloc` (plans,
+/// pseudo-originals, names, iced-x86's tables).
+fn heap_bytes() -> usize {
+    // SAFETY: reads an atomic counter (src/rust_alloc_shim.rs).
+    unsafe { markpatch_heap_bytes() }
+}
+
 pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     let ctl = shared.control.lock();
     writeln!(w, "patches {}", ctl.engine.patches().count()).map_err(full)?;
     writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
+    writeln!(w, "heap_bytes {}", heap_bytes()).map_err(full)?;
     Ok(())
 }
 

@@ -33,6 +33,7 @@ int markpatch_call_atomic(int (*fn)(void *), void *data);
 void markpatch_sync_cores(void);
 int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new);
 int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len);
+void markpatch_text_flush_aliases(void);
 
 /* src/int3.c */
 int markpatch_int3_register(void);
@@ -47,6 +48,7 @@ const char *markpatch_param_symbol(void);
 const char *markpatch_param_hook(void);
 unsigned int markpatch_param_install_delay_ms(void);
 bool markpatch_param_int3_writes(void);
+bool markpatch_param_naive_unsafe(void);
 
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);

@@ -42,3 +42,12 @@ unsigned int markpatch_param_install_delay_ms(void)
 {
 	return READ_ONCE(install_delay_ms);
 }
+
+static bool naive_unsafe;
+module_param(naive_unsafe, bool, 0644);
+MODULE_PARM_DESC(naive_unsafe, "TEST ONLY, UNSAFE: new installs use the direct method (a plain 5-byte jmp over the prologue, no marks, no resolver) that make torture-compare measures markpatch against; it can crash the kernel (default off)");
+
+bool markpatch_param_naive_unsafe(void)
+{
+	return READ_ONCE(naive_unsafe);
+}

@@ -31,13 +31,14 @@ use markplan::stub::{stub_bytes, STUB_LEN};
 use crate::arena::{ExecArena, Slot};
 use crate::hooks::{HookConfig, Registry};
 use crate::resolver::{Live, KERNEL_TEXT_ADDRESS, LIVE, MAX_PATCHES};
-use crate::symbol::{self, Function};
+use crate::symbol::{self, Function, Probes, Unresolved};
 use crate::{errno, sync, text};
 
 extern "C" {
     fn markpatch_config_ibt() -> bool;
     fn markpatch_param_install_delay_ms() -> u32;
     fn markpatch_param_int3_writes() -> bool;
+    fn markpatch_param_naive_unsafe() -> bool;
     fn markpatch_resolver_entry();
 }
 
@@ -82,6 +83,9 @@ pub(crate) struct Patch {
     /// The config published in `live.hook` (owned here).
     cfg: Option<KBox<HookConfig>>,
     pub(crate) state: State,
+    /// Installed with the direct method (`naive_unsafe`, tests only): one
+    /// plain copy of `jmp stub` over I1..Ij, no marks.
+    naive: bool,
 }
 
 impl Patch {
@@ -100,6 +104,18 @@ impl Patch {
     /// What Ik holds once installed.
     pub(crate) fn replacement(&self, k: usize) -> Result<alloc::vec::Vec<u8>> {
         markplan::marks::replacement_bytes(&self.plan, k, self.stub_addr).map_err(|_| EINVAL)
+    }
+
+    /// The direct method's span, I1..Ij: the original bytes, and `jmp stub`
+    /// with its filler.
+    fn naive_span(&self) -> Result<(alloc::vec::Vec<u8>, alloc::vec::Vec<u8>)> {
+        let mut original = alloc::vec::Vec::new();
+        for i in &self.plan.insns {
+            original.try_reserve(i.len).map_err(|_| ENOMEM)?;
+            original.extend_from_slice(&i.original);
+        }
+        let new = markplan::naive::span_bytes(self.insn_addr(0), original.len(), self.stub_addr).ok_or(ERANGE)?;
+        Ok((original, new))
     }
 }
 
@@ -225,14 +241,22 @@ impl Engine {
                 },
             ));
         }
-        let plan = planned.result.map_err(Failure::refused)?;
+        // SAFETY: reads a module parameter.
+        let naive = unsafe { markpatch_param_naive_unsafe() };
+        let plan = if naive {
+            let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
+            markplan::naive::plan(&planned.code, func.start as u64, &facts).map_err(Failure::refused)?
+        } else {
+            planned.result.map_err(Failure::refused)?
+        };
         let slot = self
             .arena
             .alloc(16 + pseudo_original::max_len(&plan, ibt()))
             .map_err(|e| Failure::new(e, "executable arena full"))?;
         // On failure the slot is free again (a rollback has unlinked the
         // patch and waited until nothing can run its stub or P).
-        let result = self.install_in(name, func, planned.code, plan, slot, index, spec, desc);
+        let result = self.install_in(name, func, planned.code, plan, slot, index, spec, desc, naive);
+        text::flush_aliases();
         if matches!(&result, Err(f) if !f.keep_slot) {
             self.arena.free(slot);
         }
@@ -250,6 +274,7 @@ impl Engine {
         index: usize,
         spec: HookSpec<'_>,
         desc: &str,
+        naive: bool,
     ) -> core::result::Result<(), Failure> {
         let stub_addr = slot.addr;
         let p_addr = slot.addr + 16;
@@ -267,9 +292,12 @@ impl Engine {
         self.arena.fill(slot, &bytes).map_err(|e| Failure::new(e, "cannot write the arena"))?;
 
         let m = plan.m();
+        // The direct method has no marks: the resolver sees a region of one
+        // instruction, so every caller of the stub is a new call.
+        let live_m = if naive { 1 } else { m };
         let mut live = KBox::new(
             Live {
-                m,
+                m: live_m,
                 insn_addr: [0; MAX_REGION],
                 effects: [0; MAX_REGION],
                 realign: plan.realign,
@@ -283,7 +311,7 @@ impl Engine {
             },
             GFP_KERNEL,
         )?;
-        for (k, i) in plan.insns.iter().enumerate() {
+        for (k, i) in plan.insns.iter().enumerate().take(live_m) {
             live.insn_addr[k] = plan.addr + i.offset as u64;
             live.effects[k] = i.stack_effect;
             live.entries[k] = p_addr + pseudo.entries[k] as u64;
@@ -295,11 +323,25 @@ impl Engine {
         let mut name_v = crate::vec_filled(name.as_bytes().len(), 0u8)?;
         name_v.copy_from_slice(name.as_bytes());
         let mut patch = KBox::new(
-            Patch { name: name_v, func, index, live, plan, pseudo, slot, p_addr, stub_addr, cfg: Some(cfg), state: State::Installing },
+            Patch { name: name_v, func, index, live, plan, pseudo, slot, p_addr, stub_addr, cfg: Some(cfg), state: State::Installing, naive },
             GFP_KERNEL,
         )?;
         self.patches.try_reserve(1).map_err(|_| Failure::new(ENOMEM, "out of memory"))?;
         LIVE[index].store(core::ptr::from_ref(&*patch.live).cast_mut(), Ordering::Release);
+
+        if naive {
+            // One ordinary copy over the span while other CPUs may be
+            // running it: the method markpatch replaces. Tests only.
+            let result = patch.naive_span().and_then(|(old, new)| text::copy_bytes(patch.insn_addr(0), &old, &new));
+            if let Err(e) = result {
+                unlink_and_free(patch);
+                return Err(Failure::new(e, "the direct method's write failed"));
+            }
+            pr_warn!("{}: installed with the UNSAFE direct method (naive_unsafe=1, tests only)\n", patch.name());
+            patch.state = State::Installed;
+            self.patches.push(patch);
+            return Ok(());
+        }
 
         // IM first, then IM-1 .. I1.
         let delay = || {
@@ -355,7 +397,9 @@ impl Engine {
 
     fn revert_patch(&mut self, mut patch: KBox<Patch>) -> Result {
         patch.state = State::Reverting;
-        if let Err(e) = restore(&mut patch, 0) {
+        let restored = if patch.naive { restore_naive(&mut patch) } else { restore(&mut patch, 0) };
+        text::flush_aliases();
+        if let Err(e) = restored {
             abandon(patch, e);
             return Err(e);
         }
@@ -456,6 +500,14 @@ fn restore(patch: &mut Patch, from: usize) -> Result {
 }
 
 /// Whether the region holds exactly the saved original bytes.
+/// The direct method's revert: the original bytes back with one ordinary
+/// copy (tests only, as unsafe as its install).
+fn restore_naive(patch: &mut Patch) -> Result {
+    patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
+    let (original, new) = patch.naive_span()?;
+    text::copy_bytes(patch.insn_addr(0), &new, &original)
+}
+
 fn restored_ok(patch: &Patch) -> bool {
     patch.plan.insns.iter().all(|i| {
         let mut b = [0u8; 15];

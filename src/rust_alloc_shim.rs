@@ -18,6 +18,7 @@
 
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::{allocator::Kmalloc, flags, Allocator, Flags};
 
 extern "C" {
@@ -34,13 +35,26 @@ fn context_flags() -> Flags {
     }
 }
 
+/// Bytes allocated through this crate and not yet freed (what
+/// /sys/kernel/markpatch/stats shows as heap_bytes: the leak test's gauge).
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// [`LIVE_BYTES`], for src/control.rs.
+#[no_mangle]
+pub extern "C" fn markpatch_heap_bytes() -> usize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
 fn alloc_with(size: usize, align: usize, zeroed: bool) -> *mut u8 {
     let Ok(layout) = Layout::from_size_align(size, align) else {
         return ptr::null_mut();
     };
     let gfp = if zeroed { context_flags() | flags::__GFP_ZERO } else { context_flags() };
     match Kmalloc::alloc(layout, gfp) {
-        Ok(p) => p.cast::<u8>().as_ptr(),
+        Ok(p) => {
+            LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
+            p.cast::<u8>().as_ptr()
+        }
         Err(_) => ptr::null_mut(),
     }
 }
@@ -67,7 +81,8 @@ pub unsafe fn __rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
         return;
     };
     // SAFETY: the caller passes a pointer this allocator returned for `layout`.
-    unsafe { Kmalloc::free(ptr, layout) }
+    unsafe { Kmalloc::free(ptr, layout) };
+    LIVE_BYTES.fetch_sub(size, Ordering::Relaxed);
 }
 
 /// # Safety
@@ -82,7 +97,11 @@ pub unsafe fn __rust_realloc(ptr: *mut u8, old_size: usize, align: usize, new_si
     };
     // SAFETY: the caller passes a pointer this allocator returned for `old`.
     match unsafe { Kmalloc::realloc(NonNull::new(ptr), new, old, context_flags()) } {
-        Ok(p) => p.cast::<u8>().as_ptr(),
+        Ok(p) => {
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(old_size, Ordering::Relaxed);
+            p.cast::<u8>().as_ptr()
+        }
         Err(_) => ptr::null_mut(),
     }
 }

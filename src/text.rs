@@ -12,6 +12,14 @@ extern "C" {
     fn markpatch_read_text(dst: *mut u8, addr: usize, len: usize) -> i32;
     fn markpatch_text_cmpxchg(addr: usize, width: u32, old: *const c_void, new: *const c_void) -> i32;
     fn markpatch_text_copy(addr: usize, old: *const c_void, new: *const c_void, len: usize) -> i32;
+    fn markpatch_text_flush_aliases();
+}
+
+/// Frees the address space of the temporary aliases the writes so far
+/// unmapped (vunmap frees it lazily): once per install or revert.
+pub(crate) fn flush_aliases() {
+    // SAFETY: process context (the engine lock is a mutex).
+    unsafe { markpatch_text_flush_aliases() }
 }
 
 fn errno(ret: i32) -> Result {

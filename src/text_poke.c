@@ -146,3 +146,14 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	vunmap(base);
 	return ret;
 }
+
+/*
+ * Frees the address space of the aliases unmapped so far: vunmap() frees it
+ * lazily (with one TLB flush for many), so without this every write would
+ * keep a little slab memory until some later purge. Called once per install
+ * and revert, so that the module's footprint returns to where it was.
+ */
+void markpatch_text_flush_aliases(void)
+{
+	vm_unmap_aliases();
+}

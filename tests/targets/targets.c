@@ -13,14 +13,15 @@
  *             function pointer; read "RESULT REF" as signed decimals (REF: the
  *             C reference implementation's value for X)
  *   stress    write "NAME SECONDS [allow=V] [double]": one kthread per online
- *             CPU calls NAME through a function pointer in a tight loop with
+ *             CPU calls NAME (or, for NAME "all", every plannable target in
+ *             turn) through a function pointer in a tight loop with
  *             varying X (20 bits) for SECONDS, checking each result: allowed
  *             are REF(X), V (a `fail=V` hook) and 2*REF(X) (the
  *             targets_double hook) when asked. Each thread sleeps briefly
  *             every 1024 calls (as real callers do; RCU-tasks needs it).
  *             write "stop": stop now (waits for the threads).
  *             read: "idle" or "running|done target=NAME cpus=N calls=C
- *             wrong=W hooked=H ms=T" (+ " first_wrong=X:GOT:WANT").
+ *             wrong=W hooked=H ms=T" (+ " first_wrong=NAME:X:GOT:WANT").
  *   kprobe    write "NAME OFFSET [int3|opt]": register a kprobe there
  *             (tests that change code under markpatch). int3 (the default)
  *             has a post handler, so kprobes never optimizes it: its int3
@@ -279,7 +280,7 @@ static struct {
 	struct task_struct **tasks;
 	int ntasks;
 	const struct mpt_target *t;
-	u64 (*fn)(u64);			/* read by the threads through this */
+	bool all;			/* every plannable target, not only t */
 	bool allow_v, allow_double;
 	u64 v;
 	unsigned long deadline;
@@ -290,15 +291,30 @@ static struct {
 	spinlock_t wrong_lock;
 	bool have_wrong;
 	u64 wrong_x, wrong_got, wrong_want;
+	const char *wrong_name;
 } st;
 
 #define STRESS_BATCH 1024
 
+/* The targets a thread calls: the one named, or every plannable one. */
+static const struct mpt_target *stress_pick(u64 seed)
+{
+	size_t i, n = 0, want;
+
+	if (!st.all)
+		return st.t;
+	for (i = 0; i < ARRAY_SIZE(targets); i++)
+		n += targets[i].plannable;
+	want = seed % n;
+	for (i = 0; i < ARRAY_SIZE(targets); i++)
+		if (targets[i].plannable && want-- == 0)
+			return &targets[i];
+	return st.t;
+}
+
 static int stress_thread(void *data)
 {
 	u64 seed = 0x9e3779b97f4a7c15ULL * ((unsigned long)data + 1) ^ ktime_get_ns();
-	u64 (*fn)(u64) = READ_ONCE(st.fn);
-	u64 (*ref)(u64) = st.t->ref;
 	bool allow_v = st.allow_v, allow_double = st.allow_double;
 	u64 v = st.v;
 
@@ -314,10 +330,13 @@ static int stress_thread(void *data)
 			if ((i & 15) == 15 && (READ_ONCE(st.stop) ||
 					       !time_before(jiffies, READ_ONCE(st.deadline))))
 				break;
+			const struct mpt_target *t;
+
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			x = (seed >> 33) & 0xfffff;
-			got = fn(x);
-			want = ref(x);
+			t = stress_pick(seed >> 13);
+			got = t->fn(x);
+			want = t->ref(x);
 			calls++;
 			if (got == want)
 				continue;
@@ -332,6 +351,7 @@ static int stress_thread(void *data)
 				st.wrong_x = x;
 				st.wrong_got = got;
 				st.wrong_want = want;
+				st.wrong_name = t->name;
 			}
 			spin_unlock(&st.wrong_lock);
 		}
@@ -380,8 +400,8 @@ static int stress_start(const struct mpt_target *t, unsigned int seconds, bool a
 	st.tasks = kcalloc(num_possible_cpus(), sizeof(*st.tasks), GFP_KERNEL);
 	if (!st.tasks)
 		return -ENOMEM;
-	st.t = t;
-	WRITE_ONCE(st.fn, t->fn);
+	st.all = !t;
+	st.t = t ? t : &targets[0];
 	st.allow_v = allow_v;
 	st.v = v;
 	st.allow_double = allow_double;
@@ -514,13 +534,13 @@ static ssize_t stress_show(struct kobject *k, struct kobj_attribute *a, char *bu
 	running = atomic_read(&st.running);
 	end = running ? ktime_get() : st.end;
 	len = sysfs_emit(buf, "%s target=%s cpus=%d calls=%lld wrong=%lld hooked=%lld ms=%lld",
-			 running ? "running" : "done", st.t->name, st.ntasks,
+			 running ? "running" : "done", st.all ? "all" : st.t->name, st.ntasks,
 			 atomic64_read(&st.calls), atomic64_read(&st.wrong),
 			 atomic64_read(&st.hooked), ktime_ms_delta(end, st.start));
 	spin_lock(&st.wrong_lock);
 	if (st.have_wrong)
-		len += sysfs_emit_at(buf, len, " first_wrong=%#llx:%#llx:%#llx", st.wrong_x,
-				     st.wrong_got, st.wrong_want);
+		len += sysfs_emit_at(buf, len, " first_wrong=%s:%#llx:%#llx:%#llx", st.wrong_name,
+				     st.wrong_x, st.wrong_got, st.wrong_want);
 	spin_unlock(&st.wrong_lock);
 	len += sysfs_emit_at(buf, len, "\n");
 	mutex_unlock(&st.lock);
@@ -559,7 +579,7 @@ static ssize_t stress_store(struct kobject *k, struct kobj_attribute *a, const c
 			goto out;
 	}
 	t = find_target(w[0]);
-	if (!t) {
+	if (!t && strcmp(w[0], "all")) {
 		ret = -ENOENT;
 		goto out;
 	}

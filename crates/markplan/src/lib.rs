@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod decode;
 pub mod input;
 pub mod marks;
+pub mod naive;
 pub mod plan;
 pub mod pseudo_original;
 pub mod refusal;

@@ -292,7 +292,7 @@ impl PlannedInsn {
 }
 
 /// Length of the ENDBR/sealed NOP and fentry NOP before I1.
-fn prefix_len(code: &[u8], facts: &Facts<'_>) -> Result<usize, Refusal> {
+pub(crate) fn prefix_len(code: &[u8], facts: &Facts<'_>) -> Result<usize, Refusal> {
     let mut at = 0;
     if code.starts_with(&ENDBR64) || (facts.ibt && code.starts_with(&SEALED_ENDBR)) {
         at = ENDBR64.len();
@@ -350,7 +350,7 @@ fn decode_region(code: &[u8], addr: u64, start: usize) -> Result<Vec<(usize, Ins
 }
 
 /// Refuses instructions whose control flow cannot be marked or relocated.
-fn check_flow(insn: &Instruction, offset: usize) -> Result<(), Refusal> {
+pub(crate) fn check_flow(insn: &Instruction, offset: usize) -> Result<(), Refusal> {
     match insn.mnemonic() {
         Mnemonic::Int3 => return Err(Refusal::Int3 { offset }),
         Mnemonic::Int1 | Mnemonic::Int | Mnemonic::Into => return Err(Refusal::Interrupt { offset }),
@@ -512,7 +512,7 @@ fn writes_reg(insn: &Instruction, reg: Register, factory: &mut InstructionInfoFa
 }
 
 /// RIP-relative operands and the return address of a relocated call.
-fn check_region_operands(plan: &Plan, region: &[(usize, Instruction)]) -> Result<(), Refusal> {
+pub(crate) fn check_region_operands(plan: &Plan, region: &[(usize, Instruction)]) -> Result<(), Refusal> {
     let start = plan.addr.wrapping_add(plan.region_start() as u64);
     let end = plan.addr.wrapping_add(plan.region_end() as u64);
     for (offset, insn) in region {
@@ -539,7 +539,7 @@ pub fn fits_push_imm32(value: u64) -> bool {
 /// against the region. Stops quietly at trailing padding (int3/NOPs
 /// followed by bytes that do not decode); undecodable bytes elsewhere are
 /// refused, since a branch hidden in them could not be checked.
-fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), Refusal> {
+pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), Refusal> {
     let region_start = plan.region_start();
     let region_end = plan.region_end();
     let region_index = |offset: usize| plan.insns.iter().position(|i| i.offset == offset);

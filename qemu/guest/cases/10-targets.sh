@@ -9,7 +9,7 @@ check "self-check passed" grep -q '^ok: ' $MPT/selftest
 check "hook targets_double registered" grep -q '^hook targets_double: registered' $MPT/selftest
 check "hook targets_sleepy registered" grep -q '^hook targets_sleepy: registered' $MPT/selftest
 cat $MPT/names
-check "9 targets listed" [ "$(wc -l < $MPT/names)" = 9 ]
+check "10 targets listed" [ "$(wc -l < $MPT/names)" = 10 ]
 check "names, call and stress are root-only" \
 	[ "$(stat -c %a $MPT/names $MPT/call $MPT/stress | tr '\n' ' ')" = "400 600 600 " ]
 

@@ -22,7 +22,8 @@ now_cs() { read -r _up _ < /proc/uptime; echo "${_up%.*}${_up#*.}"; }
 : > /tmp/cov-results
 bad_writes=0
 t0=$(now_cs)
-split -l 40 /tmp/cov-syms /tmp/cov-batch.
+awk '{ f = sprintf("/tmp/cov-batch.%05d", int((NR - 1) / 40)); if (f != last) { if (last) close(last); last = f }
+	print > f }' /tmp/cov-syms
 for b in /tmp/cov-batch.*; do
 	if cat "$b" > $MP/survey; then
 		cat $MP/survey >> /tmp/cov-results

@@ -1,0 +1,95 @@
+//! The "direct" method the patent measures itself against, for
+//! `make torture-compare` only: a 5-byte `jmp` written over the first
+//! instructions of a function with one ordinary copy, no marks and no
+//! resolver. A thread that is between those instructions when the copy
+//! lands (or that fetches them while it is being made) resumes inside the
+//! `jmp`'s bytes: the failure markpatch exists to avoid. The kernel side
+//! reaches this only through the `naive_unsafe` module parameter.
+//!
+//! The plan has the instructions I1..Ij that the 5 bytes cover (the
+//! pseudo-original is built from them as usual); each `replacement` is that
+//! instruction's slice of `jmp rel32` + NOP filler over the whole span, with
+//! a zero displacement until the stub is known ([`span_bytes`]).
+
+use alloc::vec::Vec;
+use iced_x86::{Decoder, DecoderOptions};
+
+use crate::marks::{self, WriteMethod};
+use crate::plan::{check_flow, check_region_operands, prefix_len, scan_branches, Facts, Plan, PlannedInsn, MAX_REGION};
+use crate::refusal::Refusal;
+
+/// Plans the direct method: the instructions from I1 that cover 5 bytes.
+pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> {
+    let start = prefix_len(code, facts)?;
+    let bytes = code.get(start..).ok_or(Refusal::TooShort { len: code.len() })?;
+    let mut decoder = Decoder::with_ip(64, bytes, addr.wrapping_add(start as u64), DecoderOptions::NONE);
+    let mut region = Vec::new();
+    let mut span = 0usize;
+    while span < 5 {
+        let offset = start + decoder.position();
+        if region.len() == MAX_REGION || !decoder.can_decode() {
+            return Err(Refusal::TooShort { len: code.len() });
+        }
+        let insn = decoder.decode();
+        if insn.is_invalid() {
+            return Err(Refusal::Undecodable { offset });
+        }
+        check_flow(&insn, offset)?;
+        if (facts.has_fixup)(addr.wrapping_add(offset as u64)) {
+            return Err(Refusal::ExceptionFixup { offset });
+        }
+        span += insn.len();
+        region.push((offset, insn));
+    }
+    let jmp = span_bytes(addr.wrapping_add(start as u64), span, addr.wrapping_add((start + 5) as u64))
+        .ok_or(Refusal::Internal)?;
+    let mut insns = Vec::with_capacity(region.len());
+    for (offset, insn) in &region {
+        let (offset, len) = (*offset, insn.len());
+        insns.push(PlannedInsn {
+            offset,
+            len,
+            original: code.get(offset..offset + len).ok_or(Refusal::Internal)?.to_vec(),
+            replacement: jmp[offset - start..offset - start + len].to_vec(),
+            stack_effect: 0,
+            write: WriteMethod::Trap,
+            is_call: false,
+        });
+    }
+    let plan = Plan { addr, prefix_len: start, insns, realign: None };
+    check_region_operands(&plan, &region)?;
+    scan_branches(code, addr, &plan)?;
+    Ok(plan)
+}
+
+/// `jmp rel32` from `at` to `target` and NOP filler, `len` bytes in all.
+pub fn span_bytes(at: u64, len: usize, target: u64) -> Option<Vec<u8>> {
+    marks::jmp_bytes(at, len, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ENDBR64, FENTRY_NOP};
+
+    #[test]
+    fn covers_the_first_five_bytes_and_relocates() {
+        // push %rbx; mov %rdi,%rbx; xor %eax,%eax; add $0x1234567,%rax
+        let mut code = Vec::new();
+        code.extend_from_slice(&ENDBR64);
+        code.extend_from_slice(&FENTRY_NOP);
+        code.extend_from_slice(&[0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01, 0xc3]);
+        code.extend_from_slice(&[0xcc; 8]);
+        let addr = 0xffff_ffff_8100_0000;
+        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+        let p = plan(&code, addr, &facts).unwrap();
+        // push (1) + mov (3) + xor (2) = 6 bytes >= 5
+        assert_eq!(p.insns.iter().map(|i| i.len).collect::<Vec<_>>(), [1, 3, 2]);
+        let all: Vec<u8> = p.insns.iter().flat_map(|i| i.replacement.clone()).collect();
+        assert_eq!(all[0], 0xe9);
+        assert_eq!(all.len(), 6);
+        let p_addr = addr + 0x10_0000;
+        let pseudo = crate::pseudo_original::build(&p, &code, addr, p_addr, true).unwrap();
+        crate::pseudo_original::verify(&p, &code, p_addr, true, &pseudo).unwrap();
+    }
+}
