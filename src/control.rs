@@ -101,7 +101,7 @@ fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> 
             Ok(())
         }
         Ok(false) => {
-            let p = ctl.engine.find(crate::symbol::resolve(c)?.start).ok_or(EINVAL)?;
+            let p = ctl.engine.find_name(c).ok_or(EINVAL)?;
             pr_info!("{}: installed hook {} (M={}, stub {:#x}, P {:#x})\n", name, desc, p.plan.m(), p.stub_addr, p.p_addr);
             let start = p.func.start;
             let dir = PatchDir::create(c)?;
@@ -139,16 +139,22 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
     let dir;
     {
         let mut ctl = shared.control.lock();
-        let start = crate::symbol::resolve(c)
-            .map_err(|e| {
-                pr_info!("revert: {}: no such function\n", name);
-                e
-            })?
-            .start;
-        if ctl.engine.find(start).is_none() {
-            pr_info!("revert: {}: not patched\n", name);
-            return Err(ENOENT);
-        }
+        let start = match ctl.engine.find_name(c) {
+            Some(p) => p.func.start,
+            None => {
+                let start = crate::symbol::resolve(c)
+                    .map_err(|e| {
+                        pr_info!("revert: {}: no such function\n", name);
+                        e
+                    })?
+                    .start;
+                if ctl.engine.find(start).is_none() {
+                    pr_info!("revert: {}: not patched\n", name);
+                    return Err(ENOENT);
+                }
+                start
+            }
+        };
         ctl.engine.revert(c)?;
         dir = ctl.dirs.iter().position(|(s, _)| *s == start).map(|i| ctl.dirs.remove(i));
     }

@@ -181,6 +181,11 @@ impl Engine {
         self.patches().find(|p| p.func.start == start)
     }
 
+    /// The patch installed under `name`.
+    pub(crate) fn find_name(&self, name: &CStr) -> Option<&Patch> {
+        self.patches().find(|p| p.name == name.as_bytes())
+    }
+
     pub(crate) fn arena_used(&self) -> usize {
         self.arena.used()
     }
@@ -202,6 +207,12 @@ impl Engine {
     /// set). The error is None when out of memory.
     pub(crate) fn plan_in(&self, probes: &mut Probes, name: &CStr) -> core::result::Result<Planned, Option<Unresolved>> {
         let func = probes.symbol(name).map_err(Some)?;
+        self.plan_function(probes, func)
+    }
+
+    /// Plans `func` as it is in memory now, its kprobes checks made in
+    /// `probes`. The error is None when out of memory.
+    fn plan_function(&self, probes: &mut Probes, func: Function) -> core::result::Result<Planned, Option<Unresolved>> {
         let len = func.size.min(MAX_FUNCTION);
         let mut code = crate::vec_filled(len, 0u8).map_err(|_| None)?;
         text::read(func.start as u64, &mut code).map_err(|e| Some(Unresolved::Other(e)))?;
@@ -221,8 +232,16 @@ impl Engine {
     /// Installs `spec` on `name`, or replaces the hook of its patch.
     /// Returns true when an existing patch's hook was replaced.
     pub(crate) fn install(&mut self, name: &CStr, spec: HookSpec<'_>, desc: &str) -> core::result::Result<bool, Failure> {
-        let func = symbol::resolve(name).map_err(|e| Failure::new(e, "no such function"))?;
+        if let Some(i) = self.patches.iter().position(|p| p.name == name.as_bytes()) {
+            self.replace_hook(i, spec, desc)?;
+            return Ok(true);
+        }
+        // One set of kprobes for the lookup and the region's checks: one
+        // grace period, taken when the set is dropped, before any write.
+        let mut probes = Probes::new(1 + MAX_REGION).map_err(|e| Failure::new(e, "out of memory"))?;
+        let func = probes.symbol(name).map_err(|u| Failure::new(u.errno(), u.what()))?;
         if let Some(i) = self.patches.iter().position(|p| p.func.start == func.start) {
+            drop(probes);
             self.replace_hook(i, spec, desc)?;
             return Ok(true);
         }
@@ -230,7 +249,11 @@ impl Engine {
             .iter()
             .position(|p| p.load(Ordering::Relaxed).is_null())
             .ok_or(Failure::new(ENOSPC, "patch table full"))?;
-        let planned = self.plan(name)?;
+        let planned = self.plan_function(&mut probes, func).map_err(|u| match u {
+            Some(u) => Failure::new(u.errno(), "cannot read the function"),
+            None => Failure::new(ENOMEM, "out of memory"),
+        })?;
+        drop(probes);
         if let Some((_, e)) = planned.probe_refused {
             return Err(Failure::new(
                 errno::EOPNOTSUPP(),
@@ -334,7 +357,7 @@ impl Engine {
             // running it: the method markpatch replaces. Tests only.
             let result = patch.naive_span().and_then(|(old, new)| text::copy_bytes(patch.insn_addr(0), &old, &new));
             if let Err(e) = result {
-                unlink_and_free(patch);
+                unlink_and_free(patch, false);
                 return Err(Failure::new(e, "the direct method's write failed"));
             }
             pr_warn!("{}: installed with the UNSAFE direct method (naive_unsafe=1, tests only)\n", patch.name());
@@ -362,7 +385,7 @@ impl Engine {
                     abandon(patch, re);
                     return Err(Failure { keep_slot: true, ..Failure::new(e, "the code changed under us, and the rollback failed") });
                 }
-                unlink_and_free(patch);
+                unlink_and_free(patch, true);
                 return Err(Failure::new(if e == EBUSY { EBUSY } else { e }, "the code changed under us"));
             }
             if k > 0 {
@@ -389,8 +412,14 @@ impl Engine {
 
     /// Reverts the patch on `name` (ENOENT when there is none).
     pub(crate) fn revert(&mut self, name: &CStr) -> Result {
-        let func = symbol::resolve(name)?;
-        let i = self.patches.iter().position(|p| p.func.start == func.start).ok_or(ENOENT)?;
+        let i = match self.patches.iter().position(|p| p.name == name.as_bytes()) {
+            Some(i) => i,
+            // Another name of a patched function.
+            None => {
+                let func = symbol::resolve(name)?;
+                self.patches.iter().position(|p| p.func.start == func.start).ok_or(ENOENT)?
+            }
+        };
         let patch = self.patches.remove(i);
         self.revert_patch(patch)
     }
@@ -408,7 +437,10 @@ impl Engine {
         } else {
             pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name());
         }
-        let slot = unlink_and_free(patch);
+        // restore() waited for an RCU-tasks grace period after unpublishing
+        // the hook; the direct method's revert did not.
+        let quiesced = !patch.naive;
+        let slot = unlink_and_free(patch, quiesced);
         self.arena.free(slot);
         Ok(())
     }
@@ -541,13 +573,24 @@ fn retire_config(cfg: KBox<HookConfig>) {
 
 /// Unlinks a patch whose bytes are restored and frees it once no task can
 /// run its stub, P or hook; returns its arena slot, free to reuse now.
-fn unlink_and_free(mut patch: KBox<Patch>) -> Slot {
+/// `quiesced`: the hook was unpublished and an RCU-tasks grace period has
+/// passed since (restore() does both), so every caller that loaded it has
+/// entered its trampoline or left.
+fn unlink_and_free(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
     crate::resolver::retire(&patch.live);
     LIVE[patch.index].store(core::ptr::null_mut(), Ordering::Release);
     // int3 handlers (interrupts off) that saw the patch are done.
     sync::synchronize_rcu();
     if let Some(cfg) = patch.cfg.take() {
-        retire_config(cfg);
+        if quiesced {
+            // Hook calls in flight, then the trampolines' last instructions
+            // and anything still in the stub or P.
+            crate::hooks::wait_idle(&cfg);
+            sync::synchronize_rcu_tasks();
+            drop(cfg);
+        } else {
+            retire_config(cfg);
+        }
     } else {
         sync::synchronize_rcu_tasks();
     }

@@ -64,13 +64,23 @@ impl Unresolved {
     }
 }
 
+impl Unresolved {
+    /// The reason, for a dmesg line.
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            Unresolved::NoSuchSymbol => "no such symbol",
+            Unresolved::NotLiveText => "not in live kernel text (data, or __init code freed after boot)",
+            Unresolved::Forbidden => "kprobes forbids it (blacklisted, noinstr or entry code)",
+            Unresolved::Other(_) => "kprobes refuses it",
+        }
+    }
+}
+
 impl core::fmt::Display for Unresolved {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Unresolved::NoSuchSymbol => f.write_str("no such symbol"),
-            Unresolved::NotLiveText => f.write_str("not in live kernel text (data, or __init code freed after boot)"),
-            Unresolved::Forbidden => f.write_str("kprobes forbids it (blacklisted, noinstr or entry code)"),
-            Unresolved::Other(e) => write!(f, "kprobes refuses it (errno {})", e.to_errno()),
+            Unresolved::Other(e) => write!(f, "{} (errno {})", self.what(), e.to_errno()),
+            _ => f.write_str(self.what()),
         }
     }
 }

@@ -15,18 +15,64 @@ bad() {
 	check "${2##*/} '$(echo "$3" | cut -c1-40)': one dmesg line" [ $((n1 - n0)) = 1 ]
 }
 
-for f in plan install revert; do
+# Every writable file: empty, a page, embedded NUL, non-UTF-8.
+for f in decode plan survey install revert; do
 	check "$f is root-only ($(stat -c %a $MP/$f))" matches "$(stat -c %a $MP/$f)" '^[0-7]00$'
 	bad EINVAL $MP/$f '\n'
 	bad EINVAL $MP/$f "$long"
 	bad EINVAL $MP/$f 'mpt\x00short'
 	bad EINVAL $MP/$f '\xff\xfe'
 done
+# An address inside a function is not a name.
+bad EINVAL $MP/plan 'mpt_short+0x4'
+bad EINVAL $MP/install 'mpt_short+0x4 count'
+bad EINVAL $MP/revert 'mpt_short+0x4'
+# survey: at most 64 names per write.
+bad EINVAL $MP/survey "$(seq 65 | sed 's/^/f/' | tr '\n' ' ')"
+
+# A user other than root can neither write nor read any file.
+asuser() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
+for f in decode plan survey install revert; do
+	r=$(asuser mpwrite $MP/$f mpt_short | sed -n 's/^errno [0-9]* \([A-Z0-9]*\).*/\1/p; s/^ok$/ok/p')
+	check "$f: a write by uid 1000 is refused ($r)" [ "$r" = EACCES ]
+done
+for f in decode plan survey patches stats; do
+	check "$f: a read by uid 1000 is refused" sh -c "! setpriv --reuid=1000 --regid=1000 --clear-groups cat $MP/$f 2>/dev/null"
+done
 bad ENOENT $MP/plan no_such_function_xyz
 bad EOPNOTSUPP $MP/plan mpt_backedge_i1
 r=$(mperrno $MP/plan jiffies)
 echo "plan of a data symbol (jiffies): $r"
 check "plan jiffies (not a function) is refused" matches "$r" '^(EINVAL|ENOENT|EOPNOTSUPP)$'
+
+# A function of each refusal reason the running kernel has: a survey of
+# every 40th text symbol, then one example per reason through plan and
+# install (EOPNOTSUPP, one dmesg line, nothing installed).
+awk '($2 == "t" || $2 == "T") && NF == 3 && $3 !~ /^(__pfx_|__cfi_)/ { print $3 }' /proc/kallsyms \
+	| sort -u | awk 'NR % 40 == 0' > /tmp/bad-sample
+: > /tmp/bad-verdicts
+# The refusals log at KERN_INFO naming kernel functions (panic_*, BUG_*):
+# keep them off the serial console that the run's console scan reads.
+read -r loglevel _ < /proc/sys/kernel/printk
+echo 5 > /proc/sys/kernel/printk
+xargs -n 16 < /tmp/bad-sample | while read -r names; do
+	echo "$names" > $MP/survey && cat $MP/survey >> /tmp/bad-verdicts
+done
+for reason in $(grep -v ' ok M=' /tmp/bad-verdicts | awk '{ print $2 }' | sort -u); do
+	ex=$(grep -m1 " $reason\$" /tmp/bad-verdicts | cut -d' ' -f1)
+	echo "refusal $reason: e.g. $ex"
+	if [ "$reason" = kprobes-error ]; then
+		# kprobes' own errno, whatever it is
+		r=$(mperrno $MP/install "$ex count")
+		check "install $ex ($reason) is refused ($r)" [ "$r" != ok ]
+		continue
+	fi
+	bad EOPNOTSUPP $MP/plan "$ex"
+	bad EOPNOTSUPP $MP/install "$ex count"
+done
+echo $loglevel > /proc/sys/kernel/printk
+check "refusals of several kinds were tried" [ "$(grep -v ' ok M=' /tmp/bad-verdicts | awk '{ print $2 }' | sort -u | wc -l)" -ge 3 ]
+check "nothing installed by the refused installs" [ -z "$(cat $MP/patches)" ]
 
 # install
 bad EINVAL $MP/install 'mpt_short'
