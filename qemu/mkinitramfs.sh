@@ -7,6 +7,7 @@ set -euo pipefail
 kdir=$1 out=$2; shift 2
 guest=$MARKPATCH_ROOT/qemu/guest
 root=$(mktemp -d)
+chmod 755 "$root" # mktemp makes it 0700: other users could not reach /bin
 trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,root,modules}
@@ -22,6 +23,6 @@ targets_ko=$MARKPATCH_ROOT/tests/targets/markpatch_targets.ko
 if [ -f "$targets_ko" ] && [ ! -e "$root/modules/markpatch_targets.ko" ]; then
 	cp "$targets_ko" "$root/modules/"
 fi
-printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > "$root/etc/passwd"
-printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
+printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\nuser2:x:1001:1001:user2:/tmp:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\nuser:x:1000:\nuser2:x:1001:\n' > "$root/etc/group"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"

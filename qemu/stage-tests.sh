@@ -21,6 +21,7 @@ for dir in ${MARKPATCH_CASES:-cases}; do
 	fi
 done
 gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
+gcc -static -O2 -Wall -o "$dest/bin/fileops" "$guest/tools/fileops.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
 
 # objdump's view of the first instructions of a few functions, as "OFF LEN"

@@ -50,6 +50,34 @@ unsigned int markpatch_param_install_delay_ms(void);
 bool markpatch_param_int3_writes(void);
 bool markpatch_param_naive_unsafe(void);
 
+/* src/quota.c */
+int markpatch_quota_register(void);
+void markpatch_quota_unregister(void);
+ssize_t markpatch_quota_show(char *buf);
+ssize_t markpatch_quota_store(const char *buf, size_t len);
+
+/* src/quota.rs */
+#define MARKPATCH_QUOTA_ALLOW	0
+#define MARKPATCH_QUOTA_SHORTEN	1
+#define MARKPATCH_QUOTA_REFUSE	2
+int markpatch_quota_write(u64 limit, u64 usage, u64 charge, u64 pos, u64 count, u64 *n);
+bool markpatch_quota_may_grow(u64 limit, u64 usage, u64 extra);
+bool markpatch_quota_statfs(u64 limit, u64 usage, u64 bsize, u64 *blocks, u64 *free);
+int markpatch_quota_parse(const char *buf, size_t len, u32 *uid, u64 *bytes, char *mnt, size_t mnt_len);
+
+/* src/scope.c */
+int markpatch_scope_register(void);
+
+/* src/builtin_hooks.c */
+int markpatch_builtin_hooks_register(void);
+ssize_t markpatch_scope_show(char *buf);
+ssize_t markpatch_scope_store(const char *buf, size_t len);
+
+/* src/hook_api.c, src/hook_api.rs */
+struct markpatch_call;
+int markpatch_rust_register_hook(const char *name, u64 (*fn)(const struct markpatch_call *), void *data,
+				 struct module *owner);
+
 /* src/sysfs_kobject.c */
 int markpatch_sysfs_create(void);
 void markpatch_sysfs_remove(void);

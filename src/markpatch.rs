@@ -15,6 +15,7 @@ mod errno;
 mod hook_api;
 mod hooks;
 mod patch;
+mod quota;
 mod report;
 mod resolver;
 mod symbol;
@@ -53,6 +54,8 @@ const DEFAULT_DECODE_SYMBOL: &[u8] = b"vfs_statfs";
 extern "C" {
     fn markpatch_int3_register() -> i32;
     fn markpatch_int3_unregister();
+    fn markpatch_builtin_hooks_register() -> i32;
+    fn markpatch_quota_unregister();
     fn markpatch_module_notifier_register() -> i32;
     fn markpatch_module_notifier_unregister();
     fn markpatch_param_symbol() -> *const u8;
@@ -106,9 +109,11 @@ impl Drop for Registration {
 struct Markpatch {
     // Dropped in this order, after `drop` below reverted every patch: the
     // module notifier, the directory (its callbacks use `shared`; removal
-    // waits for them), the int3 handler, then the state.
+    // waits for them), the built-in hooks' state (quota limits), the int3
+    // handler, then the state.
     _modules: Registration,
     _sysfs: sysfs::Directory,
+    _builtin: Registration,
     _int3: Registration,
     shared: Pin<KBox<Shared>>,
 }
@@ -150,7 +155,10 @@ impl kernel::Module for Markpatch {
         let dir = sysfs::Directory::create(shared.as_ref())?;
         // SAFETY: the module notifier's register/unregister pair.
         let modules = unsafe { Registration::new(markpatch_module_notifier_register, markpatch_module_notifier_unregister)? };
-        let module = Markpatch { _modules: modules, _sysfs: dir, _int3: int3, shared };
+        // SAFETY: the built-in hooks' register/unregister pair (the quota
+        // hooks' limits are dropped at unload, after every patch is reverted).
+        let builtin = unsafe { Registration::new(markpatch_builtin_hooks_register, markpatch_quota_unregister)? };
+        let module = Markpatch { _builtin: builtin, _modules: modules, _sysfs: dir, _int3: int3, shared };
 
         // SAFETY: reads the module parameters' pointers.
         let (sym, hook) = unsafe { (param(markpatch_param_symbol()), param(markpatch_param_hook())) };

@@ -22,6 +22,28 @@ static ssize_t attr_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return markpatch_sysfs_store(attr->attr.name, buf, len);
 }
 
+static ssize_t quota_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return markpatch_quota_show(buf);
+}
+
+static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
+			   const char *buf, size_t len)
+{
+	return markpatch_quota_store(buf, len);
+}
+
+static ssize_t scope_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return markpatch_scope_show(buf);
+}
+
+static ssize_t scope_store(struct kobject *kobj, struct kobj_attribute *attr,
+			   const char *buf, size_t len)
+{
+	return markpatch_scope_store(buf, len);
+}
+
 static struct kobj_attribute decode_attr = __ATTR(decode, 0600, attr_show, attr_store);
 static struct kobj_attribute plan_attr = __ATTR(plan, 0600, attr_show, attr_store);
 static struct kobj_attribute survey_attr = __ATTR(survey, 0600, attr_show, attr_store);
@@ -29,6 +51,8 @@ static struct kobj_attribute patches_attr = __ATTR(patches, 0400, attr_show, NUL
 static struct kobj_attribute install_attr = __ATTR(install, 0200, NULL, attr_store);
 static struct kobj_attribute revert_attr = __ATTR(revert, 0200, NULL, attr_store);
 static struct kobj_attribute stats_attr = __ATTR(stats, 0400, attr_show, NULL);
+static struct kobj_attribute quota_attr = __ATTR(quota, 0600, quota_show, quota_store);
+static struct kobj_attribute scope_attr = __ATTR(scope, 0600, scope_show, scope_store);
 
 static struct attribute *markpatch_attrs[] = {
 	&decode_attr.attr,
@@ -38,6 +62,8 @@ static struct attribute *markpatch_attrs[] = {
 	&install_attr.attr,
 	&revert_attr.attr,
 	&stats_attr.attr,
+	&quota_attr.attr,
+	&scope_attr.attr,
 	NULL,
 };
 

@@ -15,6 +15,7 @@ pub mod marks;
 pub mod naive;
 pub mod plan;
 pub mod pseudo_original;
+pub mod quota;
 pub mod refusal;
 pub mod resolve;
 pub mod arena;

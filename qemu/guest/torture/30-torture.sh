@@ -77,37 +77,42 @@ echo "method: $method; $cycles cycles over $ntargets functions; $cpus CPUs; modu
 stress_start
 done_cycles=0 failed_ops=0 partial=0 traps=0 swaps=0 reloads=0
 start=$(cut -d. -f1 /proc/uptime)
+# The loop uses shell builtins only (no fork per cycle): under TCG a fork
+# costs more than an install.
 i=0
 while [ $i -lt "$cycles" ]; do
 	i=$((i + 1))
-	shift_by=$(( (i - 1) % ntargets + 1 ))
-	name=$(echo $TARGETS $REAL | cut -d' ' -f$shift_by)
+	set -- $TARGETS $REAL
+	shift $(( (i - 1) % ntargets ))
+	name=$1
 	case $name in
 	mpt_*) case $((i % 3)) in 0) hook=count ;; 1) hook=fail=-3 ;; 2) hook=targets_double ;; esac ;;
 	*) hook=count ;;
 	esac
 	echo $(( i % 2 )) > $P/install_delay_ms
-	r=$(mperrno $MP/install "$name $hook")
-	if [ "$r" != ok ]; then
-		echo "cycle $i: install $name $hook: $r"
+	if ! echo "$name $hook" > $MP/install; then
+		echo "cycle $i: install $name $hook failed"
 		failed_ops=$((failed_ops + 1))
 		continue
 	fi
 	if [ $((i % 4)) = 0 ] && [ "${name#mpt_}" != "$name" ]; then
 		# hook swapped in place: no code rewritten
-		r=$(mperrno $MP/install "$name count")
-		[ "$r" = ok ] && swaps=$((swaps + 1)) || { echo "cycle $i: swap $name: $r"; failed_ops=$((failed_ops + 1)); }
+		if echo "$name count" > $MP/install; then
+			swaps=$((swaps + 1))
+		else
+			echo "cycle $i: swap $name failed"; failed_ops=$((failed_ops + 1))
+		fi
 	fi
-	p=$(cat $MP/patch/$name/partial 2>/dev/null || echo 0)
-	t=$(cat $MP/patch/$name/traps 2>/dev/null || echo 0)
+	read -r p < $MP/patch/$name/partial || p=0
+	read -r t < $MP/patch/$name/traps || t=0
 	partial=$((partial + p)) traps=$((traps + t))
-	r=$(mperrno $MP/revert "$name")
-	if [ "$r" != ok ]; then
-		echo "cycle $i: revert $name: $r"
+	if ! echo "$name" > $MP/revert; then
+		echo "cycle $i: revert $name failed"
 		failed_ops=$((failed_ops + 1))
 	fi
 	done_cycles=$i
-	case "$(cat $MPT/stress)" in running*) ;; *) stress_collect; stress_start ;; esac
+	read -r st _ < $MPT/stress
+	[ "$st" = running ] || { stress_collect; stress_start; }
 	if [ $((i % reload)) = 0 ] && [ $i -lt "$cycles" ]; then
 		modules_reload && reloads=$((reloads + 1)) || { echo "cycle $i: module reload failed"; failed_ops=$((failed_ops + 1)); break; }
 	fi
