@@ -22,6 +22,7 @@ for dir in ${MARKPATCH_CASES:-cases}; do
 done
 gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
 gcc -static -O2 -Wall -o "$dest/bin/fileops" "$guest/tools/fileops.c"
+gcc -static -O2 -Wall -o "$dest/bin/memtotal" "$guest/tools/memtotal.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
 
 # objdump's view of the first instructions of a few functions, as "OFF LEN"

@@ -53,7 +53,7 @@ guest_run() { # NAME CASES TCG-THREAD
 		return
 	fi
 	gstart=$(date +%s)
-	MARKPATCH_TCG_THREAD=$thread qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$out/$name.cpio.gz" "$out/$name" tests
+	MARKPATCH_TIMEOUT=${MARKPATCH_TIMEOUT:-1800} MARKPATCH_TCG_THREAD=$thread qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$out/$name.cpio.gz" "$out/$name" tests
 	rc=$?
 	echo "$name: ran in $(( $(date +%s) - gstart ))s (console: $out/$name/console.log, KTAP: $out/$name/ktap.log)"
 	scripts/ktap-summary.sh "$out/$name/ktap.log" "$name" > "$out/$name-summary.txt"
@@ -67,5 +67,5 @@ guest_run() { # NAME CASES TCG-THREAD
 	esac
 }
 guest_run guest cases multi
-guest_run guest-stress stress single
+guest_run guest-stress "stress torture" single
 summary

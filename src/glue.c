@@ -159,10 +159,22 @@ int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsign
  */
 int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr)
 {
-	struct kprobe *kp;
+	struct kprobe *kp = NULL;
+	size_t i;
 	u8 now;
 	int ret;
 
+	/*
+	 * One probe of ours per address: the function's own probe is often at
+	 * I1 already. (Two of ours joining the same aggregate, for example
+	 * another user's optimized probe, left that probe's jump in the text
+	 * after its owner unregistered it.)
+	 */
+	for (i = 0; i < s->n; i++)
+		if ((unsigned long)s->list[i]->addr == addr)
+			kp = s->list[i];
+	if (kp)
+		goto check;
 	if (s->n == s->cap)
 		return -ENOSPC;
 	kp = &s->kps[s->n];
@@ -174,6 +186,7 @@ int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr)
 		memset(kp, 0, sizeof(*kp));
 		return ret;
 	}
+check:
 	/*
 	 * A probe already there (ours joins it as an aggregate) keeps the
 	 * original first byte in .opcode while the text holds its int3 or its
