@@ -53,8 +53,15 @@ pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
     let mut sel = shared.plan.lock();
     sel.set(input, "plan")?;
     let ctl = shared.control.lock();
-    let planned = ctl.engine.plan(sel.name())?;
     let name = sel.name().to_str().unwrap_or("?");
+    let mut probes = crate::symbol::Probes::new(1 + markplan::plan::MAX_REGION)?;
+    let planned = ctl.engine.plan_in(&mut probes, sel.name()).map_err(|u| match u {
+        Some(u) => {
+            pr_info!("plan: {}: {}\n", name, u);
+            u.errno()
+        }
+        None => ENOMEM,
+    })?;
     match (&planned.result, planned.probe_refused) {
         (Err(r), _) => {
             pr_info!("plan: {}: refused: {}\n", name, r);
@@ -75,8 +82,13 @@ pub(crate) fn show_plan(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
         return Ok(());
     }
     let ctl = shared.control.lock();
-    let planned = ctl.engine.plan(name)?;
-    report::plan(w, name.to_str().unwrap_or("?"), &planned).map_err(full)
+    let text = name.to_str().unwrap_or("?");
+    let mut probes = crate::symbol::Probes::new(1 + markplan::plan::MAX_REGION)?;
+    match ctl.engine.plan_in(&mut probes, name) {
+        Ok(planned) => report::plan(w, text, &planned).map_err(full),
+        Err(Some(u)) => writeln!(w, "{} refused: {}", text, u).map_err(full),
+        Err(None) => Err(ENOMEM),
+    }
 }
 
 /// Installs at load (the symbol= and hook= parameters) or from `install`.

@@ -42,7 +42,7 @@ impl Selected {
         let mut buf = [0u8; SYMBOL_MAX + 1];
         buf[..name.len()].copy_from_slice(name.as_bytes());
         let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
-        symbol::Probes::new(1)?.symbol(cname).map_err(|u| {
+        symbol::lookup(cname).map_err(|u| {
             pr_info!("{}: {}: {}\n", file, name, u);
             u.errno()
         })?;

@@ -102,10 +102,7 @@ static int probes_add(struct markpatch_probes *s, struct kprobe *kp)
 int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsigned long *start,
 			    unsigned long *size, bool *fentry)
 {
-	char buf[KSYM_SYMBOL_LEN];
-	unsigned long off, sz;
 	struct kprobe *kp;
-	char *slash, *plus;
 	unsigned long addr;
 	int ret;
 
@@ -127,6 +124,18 @@ int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsign
 	kp->symbol_name = NULL;
 	/* kprobes puts a probe on an ftrace site through ftrace: the fentry NOP. */
 	*fentry = kp->flags & KPROBE_FLAG_FTRACE;
+	return markpatch_symbol_extent(addr, start, size);
+}
+
+/*
+ * The start and size of the symbol @addr is in, from kallsyms (sprint_symbol
+ * gives the offset into the symbol and its size). 0 or -ENOENT.
+ */
+int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size)
+{
+	char buf[KSYM_SYMBOL_LEN];
+	unsigned long off, sz;
+	char *slash, *plus;
 
 	/* "name+0x4/0x1a0 [module]" */
 	sprint_symbol(buf, addr);

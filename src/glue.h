@@ -17,6 +17,7 @@ void markpatch_probes_free(struct markpatch_probes *s);
 int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsigned long *start,
 			    unsigned long *size, bool *fentry);
 int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr);
+int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
 void markpatch_sleep_ms(unsigned int ms);

@@ -169,6 +169,7 @@ impl Engine {
     pub(crate) fn new() -> Result<Self> {
         let mut arena = ExecArena::new()?;
         KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"))?, Ordering::Release);
+        symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"))?, Ordering::Release);
         let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
         Ok(Engine { arena, patches: alloc::vec::Vec::new(), hooks: Registry::new(), search_exception_tables })
     }
@@ -195,12 +196,6 @@ impl Engine {
         // which returns a pointer (NULL when there is no entry).
         let f: extern "C" fn(u64) -> *const u8 = unsafe { core::mem::transmute(self.search_exception_tables as usize) };
         !f(addr).is_null()
-    }
-
-    /// Plans `name` as it is in memory now, without writing anything.
-    pub(crate) fn plan(&self, name: &CStr) -> Result<Planned> {
-        let mut probes = Probes::new(1 + MAX_REGION)?;
-        self.plan_in(&mut probes, name).map_err(|e| e.map_or(ENOMEM, Unresolved::errno))
     }
 
     /// Plans `name`, its kprobes checks made in `probes` (removed with the

@@ -5,6 +5,7 @@
 //! (src/glue.c) that are removed together when the set is dropped.
 
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -18,7 +19,12 @@ extern "C" {
     fn markpatch_probes_free(s: *mut RawProbes);
     fn markpatch_probes_symbol(s: *mut RawProbes, name: *const u8, start: *mut usize, size: *mut usize, fentry: *mut bool) -> i32;
     fn markpatch_probes_addr(s: *mut RawProbes, addr: usize) -> i32;
+    fn markpatch_symbol_extent(addr: usize, start: *mut usize, size: *mut usize) -> i32;
 }
+
+/// kallsyms_lookup_name(), through an arena thunk (it is not exported; its
+/// address comes from a kprobe once, at load). 0 until then.
+pub(crate) static KALLSYMS_LOOKUP_NAME: AtomicU64 = AtomicU64::new(0);
 
 /// A function's address range as kallsyms knows it.
 #[derive(Clone, Copy, Debug)]
@@ -146,8 +152,36 @@ impl Drop for Probes {
     }
 }
 
-/// Resolves `name` (see [`Probes::symbol`]), with the errno a control file
-/// reports.
+/// Finds `name` without touching kprobes (a lookup must not disturb other
+/// probes; registering even a disabled probe revives another user's
+/// optimized probe that is on its way out): kallsyms, then a check that it
+/// is live text. `fentry` is not known here (false). Before the load-time
+/// thunk exists, it asks kprobes.
+pub(crate) fn lookup(name: &CStr) -> core::result::Result<Function, Unresolved> {
+    let f = KALLSYMS_LOOKUP_NAME.load(Ordering::Acquire);
+    if f == 0 {
+        return Probes::new(1).map_err(Unresolved::Other)?.symbol(name);
+    }
+    // SAFETY: `f` is a thunk (ENDBR; jmp kallsyms_lookup_name) in the arena,
+    // kept until unload; kallsyms_lookup_name takes a NUL-terminated name
+    // and returns an address (0 when unknown), in process context.
+    let f: extern "C" fn(*const u8) -> usize = unsafe { core::mem::transmute(f as usize) };
+    let addr = f(name.as_char_ptr().cast());
+    if addr == 0 {
+        return Err(Unresolved::NoSuchSymbol);
+    }
+    if !crate::resolver::is_text(addr as u64) {
+        return Err(Unresolved::NotLiveText);
+    }
+    let (mut start, mut size) = (0usize, 0usize);
+    // SAFETY: plain kallsyms lookup; the out pointers are valid for writes.
+    if unsafe { markpatch_symbol_extent(addr, &mut start, &mut size) } < 0 {
+        return Err(Unresolved::NoSuchSymbol);
+    }
+    Ok(Function { start, size, fentry: false })
+}
+
+/// Finds `name` (see [`lookup`]), with the errno a control file reports.
 pub(crate) fn resolve(name: &CStr) -> Result<Function> {
-    Probes::new(1)?.symbol(name).map_err(Unresolved::errno)
+    lookup(name).map_err(Unresolved::errno)
 }
