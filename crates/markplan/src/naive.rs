@@ -59,6 +59,24 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     let plan = Plan { addr, prefix_len: start, insns, realign: None };
     check_region_operands(&plan, &region)?;
     scan_branches(code, addr, &plan)?;
+    // What the direct method does refuse, as any competent detour does: a
+    // branch to I2..Ij would land inside the jmp's bytes however the jmp
+    // is written. What remains is the race this comparison is about.
+    let (first, end) = (plan.region_start(), plan.region_end());
+    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
+    while decoder.can_decode() {
+        let from = decoder.position();
+        let insn = decoder.decode();
+        if insn.is_invalid() {
+            break;
+        }
+        if insn.op_count() > 0 && insn.op0_kind() == iced_x86::OpKind::NearBranch64 {
+            let to = insn.near_branch_target().wrapping_sub(addr);
+            if to > first as u64 && to < end as u64 {
+                return Err(Refusal::BranchIntoInstruction { from, to: to as usize });
+            }
+        }
+    }
     Ok(plan)
 }
 
@@ -91,5 +109,20 @@ mod tests {
         let p_addr = addr + 0x10_0000;
         let pseudo = crate::pseudo_original::build(&p, &code, addr, p_addr, true).unwrap();
         crate::pseudo_original::verify(&p, &code, p_addr, true, &pseudo).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_branch_into_the_span() {
+        // inc %rdi (I1, +9); test $7,%dil (I2, +12); jnz back to I2.
+        let mut code = Vec::new();
+        code.extend_from_slice(&ENDBR64);
+        code.extend_from_slice(&FENTRY_NOP);
+        code.extend_from_slice(&[0x48, 0xff, 0xc7, 0x40, 0xf6, 0xc7, 0x07, 0x75, 0xfa, 0xc3]);
+        code.extend_from_slice(&[0xcc; 8]);
+        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+        assert!(matches!(
+            plan(&code, 0xffff_ffff_8100_0000, &facts),
+            Err(Refusal::BranchIntoInstruction { .. })
+        ));
     }
 }
