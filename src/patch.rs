@@ -560,8 +560,14 @@ fn retire_config(cfg: KBox<HookConfig>) {
     // Callers that loaded the old pointer have entered its trampoline (and
     // counted themselves in flight) or left.
     sync::synchronize_rcu_tasks();
+    retire_quiesced_config(cfg);
+}
+
+/// Drops `cfg` once unpublished for an RCU-tasks grace period already:
+/// waits for its hook calls in flight, then for the last instructions of
+/// the trampolines after the count (and anything still in a stub or P).
+fn retire_quiesced_config(cfg: KBox<HookConfig>) {
     crate::hooks::wait_idle(&cfg);
-    // And the last instructions of the trampoline after the count.
     sync::synchronize_rcu_tasks();
     drop(cfg);
 }
@@ -578,11 +584,7 @@ fn unlink_and_free(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
     sync::synchronize_rcu();
     if let Some(cfg) = patch.cfg.take() {
         if quiesced {
-            // Hook calls in flight, then the trampolines' last instructions
-            // and anything still in the stub or P.
-            crate::hooks::wait_idle(&cfg);
-            sync::synchronize_rcu_tasks();
-            drop(cfg);
+            retire_quiesced_config(cfg);
         } else {
             retire_config(cfg);
         }
