@@ -9,6 +9,7 @@
 #   make torture    10,000 install/revert cycles under load (TORTURE_CYCLES=N)
 #   make torture-compare  the direct method against markpatch, N boots each
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
+#   make bench      per-call cost against ftrace and kprobes, install cost, one boot
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -21,7 +22,7 @@ ifeq ($(KDIR),)
 KDIR := $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench clean crates-mk
 
 all: module
 
@@ -55,6 +56,9 @@ torture-compare:
 
 debug-check:
 	@scripts/debug-check.sh
+
+bench:
+	@scripts/bench.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null

@@ -221,6 +221,18 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     Ok(())
 }
 
+/// The `timing` file: the last install and the last revert (src/cost.rs).
+pub(crate) fn show_timing(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    if let Some(c) = &ctl.engine.last_install {
+        c.write_line("install", w).map_err(full)?;
+    }
+    if let Some(c) = &ctl.engine.last_revert {
+        c.write_line("revert", w).map_err(full)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, attr: &[u8], w: &mut PageWriter<'_>) -> Result {
     let ctl = shared.control.lock();
     let start = crate::symbol::resolve(symbol)?.start;

@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/workqueue.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 
 #include "glue.h"
 
@@ -247,6 +248,11 @@ bool markpatch_config_ibt(void)
 void markpatch_sleep_ms(unsigned int ms)
 {
 	msleep(ms);
+}
+
+u64 markpatch_now_ns(void)
+{
+	return ktime_get_ns();
 }
 
 void markpatch_synchronize_rcu_tasks(void)

@@ -21,6 +21,7 @@ int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned l
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
 void markpatch_sleep_ms(unsigned int ms);
+u64 markpatch_now_ns(void);
 void markpatch_run_on_fresh_stack(void (*fn)(void));
 void markpatch_synchronize_rcu_tasks(void);
 void markpatch_synchronize_rcu(void);
@@ -31,6 +32,14 @@ int markpatch_read_text(void *dst, unsigned long addr, size_t len);
 int markpatch_call_atomic(int (*fn)(void *), void *data);
 
 /* src/text_poke.c */
+struct markpatch_text_costs {
+	u64 writes;		/* writes made with interrupts masked */
+	u64 syncs;		/* serialising IPIs to every CPU */
+	u64 irqoff_max_ns;	/* the longest of those writes, interrupts masked */
+	u64 sync_max_ns;	/* the longest IPI round trip */
+	u64 sync_total_ns;
+};
+void markpatch_text_costs_take(struct markpatch_text_costs *out);
 void markpatch_sync_cores(void);
 int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new);
 int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len);

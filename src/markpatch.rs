@@ -10,6 +10,7 @@ use kernel::sync::{new_mutex, Mutex};
 mod alloc_selftest;
 mod arena;
 mod control;
+mod cost;
 mod decode_file;
 mod errno;
 mod hook_api;

@@ -32,6 +32,7 @@ use crate::arena::{ExecArena, Slot};
 use crate::hooks::{HookConfig, Registry};
 use crate::resolver::{Live, KERNEL_TEXT_ADDRESS, LIVE, MAX_PATCHES};
 use crate::symbol::{self, Function, Probes, Unresolved};
+use crate::cost::{self, OpCost};
 use crate::{errno, sync, text};
 
 extern "C" {
@@ -163,6 +164,9 @@ pub(crate) struct Engine {
     patches: alloc::vec::Vec<KBox<Patch>>,
     pub(crate) hooks: Registry,
     search_exception_tables: u64,
+    /// What the last install and the last revert cost.
+    pub(crate) last_install: Option<OpCost>,
+    pub(crate) last_revert: Option<OpCost>,
 }
 
 impl Engine {
@@ -171,7 +175,14 @@ impl Engine {
         KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"))?, Ordering::Release);
         symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"))?, Ordering::Release);
         let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
-        Ok(Engine { arena, patches: alloc::vec::Vec::new(), hooks: Registry::new(), search_exception_tables })
+        Ok(Engine {
+            arena,
+            patches: alloc::vec::Vec::new(),
+            hooks: Registry::new(),
+            search_exception_tables,
+            last_install: None,
+            last_revert: None,
+        })
     }
 
     pub(crate) fn patches(&self) -> impl Iterator<Item = &Patch> {
@@ -231,6 +242,8 @@ impl Engine {
             self.replace_hook(i, spec, desc)?;
             return Ok(true);
         }
+        let start_ns = cost::now_ns();
+        cost::take_text_costs();
         // One set of kprobes for the lookup and the region's checks: one
         // grace period, taken when the set is dropped, before any write.
         let mut probes = Probes::new(1 + MAX_REGION).map_err(|e| Failure::new(e, "out of memory"))?;
@@ -273,12 +286,15 @@ impl Engine {
             .map_err(|e| Failure::new(e, "executable arena full"))?;
         // On failure the slot is free again (a rollback has unlinked the
         // patch and waited until nothing can run its stub or P).
+        let m = plan.m();
         let result = self.install_in(name, func, planned.code, plan, slot, index, spec, desc, naive);
         text::flush_aliases();
         if matches!(&result, Err(f) if !f.keep_slot) {
             self.arena.free(slot);
         }
-        result.map(|()| false)
+        let write_ns = result?;
+        self.last_install = Some(OpCost::finish(name.as_bytes(), m, self.patches.len() - 1, start_ns, write_ns));
+        Ok(false)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -293,7 +309,7 @@ impl Engine {
         spec: HookSpec<'_>,
         desc: &str,
         naive: bool,
-    ) -> core::result::Result<(), Failure> {
+    ) -> core::result::Result<u64, Failure> {
         let stub_addr = slot.addr;
         let p_addr = slot.addr + 16;
         let pseudo = pseudo_original::build(&plan, &code, func.start as u64, p_addr, ibt()).map_err(Failure::refused)?;
@@ -350,6 +366,7 @@ impl Engine {
         if naive {
             // One ordinary copy over the span while other CPUs may be
             // running it: the method markpatch replaces. Tests only.
+            let write_start = cost::now_ns();
             let result = patch.naive_span().and_then(|(old, new)| text::copy_bytes(patch.insn_addr(0), &old, &new));
             if let Err(e) = result {
                 unlink_and_free(patch, false);
@@ -358,7 +375,7 @@ impl Engine {
             pr_warn!("{}: installed with the UNSAFE direct method (naive_unsafe=1, tests only)\n", patch.name());
             patch.state = State::Installed;
             self.patches.push(patch);
-            return Ok(());
+            return Ok(cost::now_ns() - write_start);
         }
 
         // IM first, then IM-1 .. I1.
@@ -369,6 +386,7 @@ impl Engine {
                 sync::sleep_ms(ms);
             }
         };
+        let write_start = cost::now_ns();
         for k in (0..m).rev() {
             let result = patch.replacement(k).and_then(|new| write_insn(&patch, k, &patch.plan.insns[k].original, &new));
             if let Err(e) = result {
@@ -387,10 +405,11 @@ impl Engine {
                 delay();
             }
         }
+        let write_ns = cost::now_ns() - write_start;
         patch.state = State::Installed;
         // Cannot fail: reserved above.
         self.patches.push(patch);
-        Ok(())
+        Ok(write_ns)
     }
 
     fn replace_hook(&mut self, i: usize, spec: HookSpec<'_>, desc: &str) -> core::result::Result<(), Failure> {
@@ -420,8 +439,11 @@ impl Engine {
     }
 
     fn revert_patch(&mut self, mut patch: KBox<Patch>) -> Result {
+        let start_ns = cost::now_ns();
+        cost::take_text_costs();
         patch.state = State::Reverting;
         let restored = if patch.naive { restore_naive(&mut patch) } else { restore(&mut patch, 0) };
+        let write_ns = cost::now_ns() - start_ns;
         text::flush_aliases();
         if let Err(e) = restored {
             abandon(patch, e);
@@ -435,8 +457,13 @@ impl Engine {
         // restore() waited for an RCU-tasks grace period after unpublishing
         // the hook; the direct method's revert did not.
         let quiesced = !patch.naive;
+        let m = patch.plan.m();
+        let mut name = [0u8; 64];
+        let name_len = patch.name.len().min(name.len());
+        name[..name_len].copy_from_slice(&patch.name[..name_len]);
         let slot = unlink_and_free(patch, quiesced);
         self.arena.free(slot);
+        self.last_revert = Some(OpCost::finish(&name[..name_len], m, self.patches.len(), start_ns, write_ns));
         Ok(())
     }
 

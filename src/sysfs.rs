@@ -131,6 +131,7 @@ extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
             b"survey" => crate::survey::show(shared, &mut w)?,
             b"patches" => crate::control::show_patches(shared, &mut w)?,
             b"stats" => crate::control::show_stats(shared, &mut w)?,
+            b"timing" => crate::control::show_timing(shared, &mut w)?,
             _ => return Err(ENOENT),
         }
         Ok(w.len as isize)

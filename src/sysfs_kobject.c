@@ -51,6 +51,7 @@ static struct kobj_attribute patches_attr = __ATTR(patches, 0400, attr_show, NUL
 static struct kobj_attribute install_attr = __ATTR(install, 0200, NULL, attr_store);
 static struct kobj_attribute revert_attr = __ATTR(revert, 0200, NULL, attr_store);
 static struct kobj_attribute stats_attr = __ATTR(stats, 0400, attr_show, NULL);
+static struct kobj_attribute timing_attr = __ATTR(timing, 0400, attr_show, NULL);
 static struct kobj_attribute quota_attr = __ATTR(quota, 0600, quota_show, quota_store);
 static struct kobj_attribute scope_attr = __ATTR(scope, 0600, scope_show, scope_store);
 
@@ -62,6 +63,7 @@ static struct attribute *markpatch_attrs[] = {
 	&install_attr.attr,
 	&revert_attr.attr,
 	&stats_attr.attr,
+	&timing_attr.attr,
 	&quota_attr.attr,
 	&scope_attr.attr,
 	NULL,

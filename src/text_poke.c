@@ -22,6 +22,7 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/irqflags.h>
+#include <linux/sched/clock.h>
 #include <asm/sync_core.h>
 #include <asm/cmpxchg.h>
 
@@ -57,14 +58,45 @@ static void *map_alias(unsigned long addr, size_t len, void **base)
 	return (u8 *)*base + offset_in_page(addr);
 }
 
+/*
+ * What the writes since the last markpatch_text_costs_take() cost (src/cost.rs):
+ * the engine lock serialises every writer.
+ */
+static struct markpatch_text_costs costs;
+
+void markpatch_text_costs_take(struct markpatch_text_costs *out)
+{
+	*out = costs;
+	memset(&costs, 0, sizeof(costs));
+}
+
+/* Called with interrupts masked since @t0 (local_clock()), just before unmasking. */
+static void irqoff_end(u64 t0)
+{
+	u64 ns = local_clock() - t0;
+
+	costs.writes++;
+	costs.irqoff_max_ns = max(costs.irqoff_max_ns, ns);
+}
+
 static void do_sync_core(void *info)
 {
 	sync_core();
 }
 
+/*
+ * Every other CPU takes the IPI and returns from it before on_each_cpu()
+ * does: the wait bounds how long any of them was held.
+ */
 void markpatch_sync_cores(void)
 {
+	u64 t0 = local_clock(), ns;
+
 	on_each_cpu(do_sync_core, NULL, 1);
+	ns = local_clock() - t0;
+	costs.syncs++;
+	costs.sync_total_ns += ns;
+	costs.sync_max_ns = max(costs.sync_max_ns, ns);
 }
 
 /*
@@ -80,10 +112,13 @@ static void retouch(void *alias, const void *bytes, size_t len)
 {
 	unsigned long flags;
 	size_t i;
+	u64 t0;
 
 	local_irq_save(flags);
+	t0 = local_clock();
 	for (i = 0; i < len; i++)
 		WRITE_ONCE(((u8 *)alias)[i], ((const u8 *)bytes)[i]);
+	irqoff_end(t0);
 	local_irq_restore(flags);
 	markpatch_sync_cores();
 }
@@ -93,6 +128,7 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 	unsigned long flags;
 	void *base, *alias;
 	bool ok;
+	u64 t0;
 
 	if ((width != 8 && width != 16) || (addr & (width - 1)))
 		return -EINVAL;
@@ -103,6 +139,7 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 		return -ENOMEM;
 
 	local_irq_save(flags);
+	t0 = local_clock();
 	if (width == 8) {
 		u64 expected, value;
 
@@ -116,6 +153,7 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 		memcpy(&value, new, 16);
 		ok = try_cmpxchg128((u128 *)alias, &expected, value);
 	}
+	irqoff_end(t0);
 	local_irq_restore(flags);
 	markpatch_sync_cores();
 	if (ok)
@@ -130,15 +168,18 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	unsigned long flags;
 	void *base, *alias;
 	int ret = 0;
+	u64 t0;
 
 	alias = map_alias(addr, len, &base);
 	if (!alias)
 		return -ENOMEM;
 	local_irq_save(flags);
+	t0 = local_clock();
 	if (old && memcmp(alias, old, len))
 		ret = -EBUSY;
 	else
 		memcpy(alias, new, len);
+	irqoff_end(t0);
 	local_irq_restore(flags);
 	markpatch_sync_cores();
 	if (!ret)

@@ -1,0 +1,208 @@
+# make bench, in the guest: what a patched call costs with markpatch and with
+# the instruments a kernel engineer would use instead (a kprobe, an ftrace
+# callback), what an install and a revert cost (against stop_machine), and
+# whether the per-call cost grows with the number of patches. All from this
+# one boot. Every figure is also printed as a "csv: " line, which
+# scripts/bench.sh collects into results/.
+#
+# Parameters (kernel command line, see qemu/run.sh MARKPATCH_APPEND):
+#   mp_bench_rounds   timed rounds per figure (default 15; the median is kept)
+#   mp_bench_patches  patches installed for the scaling run (default 100)
+. "${MPTESTS:-/tests}/lib.sh"
+ROUNDS=${mp_bench_rounds:-15}
+NPATCH=${mp_bench_patches:-100}
+MB=/sys/kernel/markpatch_bench
+KPOPT=/proc/sys/debug/kprobes-optimization
+KPLIST=/sys/kernel/debug/kprobes/list
+load_targets || exit 1
+need_engine
+revert_all
+[ -d $MB ] || insmod $MPMODULES/markpatch_bench.ko
+check "markpatch_bench is loaded" [ -d $MB ]
+[ -d $MB ] || finish
+
+csv() { echo "csv: $*"; }
+csv "section,target,method,x,value,unit,detail"
+
+# median_ns TARGET CALLS: times ROUNDS rounds; prints the median in ns (3
+# decimals) and sets MEASURE to the whole line.
+median_ns() {
+	MEASURE=
+	echo "$1 $ROUNDS $2" > $MB/measure || return 1
+	MEASURE=$(cat $MB/measure)
+	awk -v p="$(field median_ps "$MEASURE")" 'BEGIN { printf "%.3f\n", p / 1000 }'
+}
+
+# first_insn NAME: the offset of I1 (past ENDBR and the fentry NOP), from
+# markpatch's plan; where the int3/optimized kprobes go.
+first_insn() {
+	echo "$1" > $MP/plan 2>/dev/null || return 1
+	sed -n 's/^I1 +\(0x[0-9a-f]*\) .*/\1/p' $MP/plan
+}
+
+# kprobe_kind NAME: how the kernel placed our kprobe (debugfs list).
+kprobe_kind() {
+	_l=$(grep " $1+" $KPLIST 2>/dev/null | head -1)
+	case "$_l" in
+	*OPTIMIZED*) echo optimized ;;
+	*FTRACE*) echo ftrace-based ;;
+	"") echo unknown ;;
+	*) echo int3 ;;
+	esac
+}
+
+# setup METHOD TARGET: put METHOD on TARGET; teardown METHOD TARGET removes it.
+setup() {
+	case $1 in
+	none) ;;
+	markpatch-count) echo "$2 count" > $MP/install ;;
+	markpatch-filter) echo "$2 bench_pass" > $MP/install ;;
+	kprobe-entry) echo "kprobe $2 0" > $MB/probe ;;
+	kprobe-int3)
+		echo 0 > $KPOPT
+		echo "kprobe $2 $(first_insn "$2")" > $MB/probe ;;
+	kprobe-opt)
+		echo 1 > $KPOPT
+		echo "kprobe $2 $(first_insn "$2")" > $MB/probe || return 1
+		# the optimizer runs a few ticks after registration
+		for _i in $(seq 50); do
+			[ "$(kprobe_kind "$2")" = optimized ] && break
+			sleep 0.1
+		done ;;
+	ftrace) echo "ftrace $2" > $MB/probe ;;
+	esac
+}
+teardown() {
+	case $1 in
+	markpatch-*) echo "$2" > $MP/revert ;;
+	kprobe-*|ftrace) echo - > $MB/probe; echo 1 > $KPOPT ;;
+	esac
+}
+
+# hits METHOD TARGET: how many calls the instrument saw so far.
+hits() {
+	case $1 in
+	markpatch-*) cat $MP/patch/$2/calls ;;
+	kprobe-*|ftrace) field hits "$(cat $MB/probe)" ;;
+	*) echo 0 ;;
+	esac
+}
+
+METHODS="none markpatch-count markpatch-filter ftrace kprobe-entry kprobe-opt kprobe-int3"
+
+# ---- 1. per-call cost, one target after another
+echo "== per-call cost: median of $ROUNDS rounds (ns per call)"
+for spec in mpb_tiny:20000 mpb_medium:10000 vfs_statfs:3000; do
+	t=${spec%%:*} calls=${spec#*:}
+	for meth in $METHODS; do
+		if ! setup $meth $t; then
+			check "$meth on $t is set up" false
+			teardown $meth $t 2>/dev/null
+			continue
+		fi
+		kind=
+		case $meth in kprobe-*) kind=$(kprobe_kind $t) ;; esac
+		h0=$(hits $meth $t)
+		ns=$(median_ns $t $calls)
+		h1=$(hits $meth $t)
+		teardown $meth $t
+		if [ -z "$ns" ]; then
+			check "$t is measured with $meth" false
+			continue
+		fi
+		want=$((ROUNDS * calls))
+		# every timed call went through the instrument (statfs: other
+		# callers in the guest may add a few)
+		if [ $meth != none ]; then
+			check "$meth on $t saw each of the $want calls ($((h1 - h0)))" [ $((h1 - h0)) -ge $want ]
+		fi
+		eval "ns_${t}_$(echo $meth | tr - _)=$ns"
+		echo "$t $meth ${ns} ns/call${kind:+ ($kind)}"
+		csv "percall,$t,$meth,,$ns,ns,$kind"
+	done
+done
+
+# the table: added cost over the bare call, and its ratio to ftrace's and
+# to the kprobes'
+echo "== added cost per call (ns) and ratios, this boot"
+printf '%-11s %-17s %10s %10s %8s %8s %8s %8s\n' target method ns/call added /ftrace /kp-entry /kp-opt /kp-int3
+for spec in mpb_tiny mpb_medium vfs_statfs; do
+	eval "base=\$ns_${spec}_none"
+	eval "ft=\$ns_${spec}_ftrace; ke=\$ns_${spec}_kprobe_entry; ko=\$ns_${spec}_kprobe_opt; ki=\$ns_${spec}_kprobe_int3"
+	for meth in $METHODS; do
+		eval "v=\$ns_${spec}_$(echo $meth | tr - _)"
+		[ -n "$v" ] || continue
+		awk -v t=$spec -v m=$meth -v v=$v -v b=$base -v ft=$ft -v ke=$ke -v ko=$ko -v ki=$ki '
+			function r(a, c) { return (c - b > 0) ? sprintf("%.2f", a / (c - b)) : "-" }
+			BEGIN { a = v - b; printf "%-11s %-17s %10.1f %10.1f %8s %8s %8s %8s\n", t, m, v, a, r(a, ft), r(a, ke), r(a, ko), r(a, ki) }'
+		awk -v v=$v -v b=$base 'BEGIN { printf "csv: added,'$spec','$meth',,%.3f,ns,\n", v - b }'
+	done
+done
+
+# ---- 2. install and revert: as a function of M, against stop_machine
+echo "== install and revert (us; irqoff and IPI in ns), median of 5"
+echo 20 > $MB/stop_machine
+sm=$(cat $MB/stop_machine)
+echo "stop_machine() with an empty callback: $sm"
+csv "stop_machine,,stop_machine,,$(field median_ns "$sm"),ns,max=$(field max_ns "$sm")"
+# timing_field OP NAME: NAME=value from the last OP line of $MP/timing
+timing_field() {
+	field "$2" "$(grep "^$1 " $MP/timing)"
+}
+for t in mpt_short mpt_riprel mpt_jcc mpt_straddle mpt_realign mpb_tiny mpb_medium vfs_statfs vfs_read; do
+	: > /tmp/bench.inst
+	for i in 1 2 3 4 5; do
+		echo "$t count" > $MP/install || break
+		li=$(grep '^install ' $MP/timing)
+		echo "$t" > $MP/revert || break
+		lr=$(grep '^revert ' $MP/timing)
+		echo "$li" >> /tmp/bench.inst
+		echo "$lr" >> /tmp/bench.inst
+	done
+	check "$t installs and reverts 5 times" [ "$(grep -c . /tmp/bench.inst)" = 10 ]
+	for op in install revert; do
+		for f in total_ns write_ns irqoff_max_ns sync_max_ns; do
+			v=$(grep "^$op " /tmp/bench.inst | tr ' ' '\n' | sed -n "s/^$f=//p" | sort -n | sed -n 3p)
+			eval "${op}_$f=$v"
+		done
+		m=$(grep "^$op " /tmp/bench.inst | head -1 | tr ' ' '\n' | sed -n 's/^m=//p')
+		w=$(grep "^$op " /tmp/bench.inst | head -1 | tr ' ' '\n' | sed -n 's/^writes=//p')
+		eval "t_total=\$${op}_total_ns t_write=\$${op}_write_ns t_irq=\$${op}_irqoff_max_ns t_sync=\$${op}_sync_max_ns"
+		echo "$t $op M=$m writes=$w total=$((t_total / 1000)) us writing=$((t_write / 1000)) us irqoff_max=$t_irq ns ipi_max=$t_sync ns"
+		csv "$op,$t,markpatch,$m,$t_total,ns,total"
+		csv "$op,$t,markpatch,$m,$t_write,ns,writing"
+		csv "$op,$t,markpatch,$m,$t_irq,ns,irqoff_max"
+		csv "$op,$t,markpatch,$m,$t_sync,ns,ipi_max"
+	done
+done
+
+# ---- 3. per-call cost with many patches installed on other functions
+echo "== per-call cost of mpb_tiny (markpatch-count) with N other patches"
+fns=$(sed -n 's/^[0-9a-f]* t \(mpb_fn_[0-9]*\)\t.*/\1/p; s/^[0-9a-f]* t \(mpb_fn_[0-9]*\) .*/\1/p' /proc/kallsyms | head -$NPATCH)
+echo "mpb_tiny count" > $MP/install
+n=0
+for f in "" $fns; do
+	if [ -n "$f" ]; then
+		echo "$f count" > $MP/install || { check "$f installs" false; break; }
+		n=$((n + 1))
+		csv "install-many,$f,markpatch,$n,$(timing_field install total_ns),ns,total"
+		csv "install-many,$f,markpatch,$n,$(timing_field install write_ns),ns,writing"
+	fi
+	case $n in 0|10|25|50|75|100|$NPATCH)
+		ns=$(median_ns mpb_tiny 20000)
+		echo "$n other patches: mpb_tiny $ns ns/call"
+		csv "scaling,mpb_tiny,markpatch-count,$n,$ns,ns,"
+		eval "scale_$n=$ns" ;;
+	esac
+done
+check "$NPATCH other patches are installed" [ "$n" = "$NPATCH" ]
+eval "s0=\$scale_0 sn=\$scale_$n"
+awk -v a=$s0 -v b=$sn -v n=$n 'BEGIN { printf "per-call cost with %d other patches / with none: %.3f\n", n, b / a }'
+# Not growing: within 10% (TCG timing noise is a few percent).
+check "per-call cost does not grow with $n patches ($s0 -> $sn ns)" \
+	awk -v a=$s0 -v b=$sn 'BEGIN { exit !(b <= a * 1.10) }'
+revert_all
+echo "patches left: $(grep -c . $MP/patches)"
+rmmod markpatch_bench
+unload_targets
+finish

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the last install and the last revert cost: wall time, the time
+//! spent writing the code, the longest write with interrupts masked and the
+//! serialising IPIs (measured in src/text_poke.c). Read through
+//! /sys/kernel/markpatch/timing; `make bench` plots it.
+
+use core::fmt::Write;
+
+/// `struct markpatch_text_costs` (src/glue.h).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TextCosts {
+    writes: u64,
+    syncs: u64,
+    irqoff_max_ns: u64,
+    sync_max_ns: u64,
+    sync_total_ns: u64,
+}
+
+extern "C" {
+    fn markpatch_text_costs_take(out: *mut TextCosts);
+    fn markpatch_now_ns() -> u64;
+}
+
+/// The text writes' costs since the last call, which starts a new count.
+pub(crate) fn take_text_costs() -> TextCosts {
+    let mut c = TextCosts::default();
+    // SAFETY: fills `c`; called under the engine lock, which every writer holds.
+    unsafe { markpatch_text_costs_take(&mut c) };
+    c
+}
+
+/// Monotonic nanoseconds (ktime_get_ns).
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { markpatch_now_ns() }
+}
+
+/// One install or revert.
+#[derive(Clone, Copy)]
+pub(crate) struct OpCost {
+    name: [u8; 64],
+    name_len: usize,
+    /// The region's instruction count.
+    m: usize,
+    /// Patches installed besides this one.
+    others: usize,
+    /// From the request to the end, grace periods included.
+    total_ns: u64,
+    /// The instruction writes alone (for an install: IM's jmp to I1's mark).
+    write_ns: u64,
+    text: TextCosts,
+}
+
+impl OpCost {
+    /// Closes an operation that began at `start_ns` (text costs counted
+    /// since then).
+    pub(crate) fn finish(name: &[u8], m: usize, others: usize, start_ns: u64, write_ns: u64) -> Self {
+        let mut n = [0u8; 64];
+        let len = name.len().min(n.len());
+        n[..len].copy_from_slice(&name[..len]);
+        OpCost { name: n, name_len: len, m, others, total_ns: now_ns() - start_ns, write_ns, text: take_text_costs() }
+    }
+
+    pub(crate) fn write_line(&self, op: &str, w: &mut impl Write) -> core::fmt::Result {
+        let t = &self.text;
+        writeln!(
+            w,
+            "{} {} m={} others={} total_ns={} write_ns={} writes={} syncs={} irqoff_max_ns={} sync_max_ns={} sync_total_ns={}",
+            op,
+            core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?"),
+            self.m,
+            self.others,
+            self.total_ns,
+            self.write_ns,
+            t.writes,
+            t.syncs,
+            t.irqoff_max_ns,
+            t.sync_max_ns,
+            t.sync_total_ns
+        )
+    }
+}
