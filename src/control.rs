@@ -258,6 +258,7 @@ extern "C" fn markpatch_module_going(text: core::ffi::c_ulong, size: core::ffi::
     crate::sysfs::with_shared(|shared| {
         let dirs = {
             let mut ctl = shared.control.lock();
+            crate::resolver::forget_module_callers(start as u64, end as u64);
             let n = ctl.engine.revert_range(start, end);
             if n > 0 {
                 pr_info!("reverted {} patch(es) on a module that is going away\n", n);

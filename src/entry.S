@@ -10,9 +10,17 @@
 #include <asm/unwind_hints.h>
 #include <asm/nospec-branch.h>
 
-/* Offsets in struct Hot (src/patch.rs, #[repr(C)], checked there). */
+/* Offsets in struct HookConfig (src/hooks.rs, #[repr(C)], checked there). */
 #define HOT_FAIL_VALUE	0
 #define HOT_INFLIGHT	8
+#define HOT_TARGET	16
+
+/* Offsets in struct Live (src/resolver.rs, #[repr(C)], checked there). */
+#define LIVE_M		0
+#define LIVE_HOOK	8
+#define LIVE_CALLS	16
+#define LIVE_MODULE_RET	24
+#define MAX_PATCHES	512
 
 #define MARKPATCH_ARENA_SIZE	(128 * 1024)
 
@@ -49,6 +57,77 @@
 SYM_CODE_START(markpatch_resolver_entry)
 	UNWIND_HINT_UNDEFINED
 	ANNOTATE_NOENDBR
+	/*
+	 * The fast path: a new call, the case markpatch_resolve() decides as
+	 * RunHook. All M-1 words above the index are marks (each holds its own
+	 * address + 8) and the word above them, the return address, is text:
+	 * core kernel text, or the module return address markpatch_resolve()
+	 * checked last for this patch. That is the largest candidate the
+	 * resolver could take, and it is consistent, so markpatch_resolve()
+	 * would run the hook too; anything else goes to it.
+	 *
+	 * Four scratch registers and the flags are saved first (a caller
+	 * resumed part-way needs them all): rsi rdx rcx rax rflags index marks.
+	 */
+	pushfq
+	pushq	%rax
+	pushq	%rcx
+	pushq	%rdx
+	pushq	%rsi
+	movq	40(%rsp), %rax			/* the stub's index */
+	cmpq	$MAX_PATCHES, %rax
+	jae	.Lslow
+	leaq	markpatch_live(%rip), %rcx
+	movq	(%rcx,%rax,8), %rax		/* its Live */
+	testq	%rax, %rax
+	jz	.Lslow
+	movq	LIVE_HOOK(%rax), %rsi		/* null while reverting */
+	testq	%rsi, %rsi
+	jz	.Lslow
+	movq	LIVE_M(%rax), %rcx
+	leaq	48(%rsp), %rdx			/* the first mark's slot */
+	decq	%rcx				/* the marks of a new call: M-1 */
+	jz	2f
+1:	addq	$8, %rdx
+	cmpq	%rdx, -8(%rdx)			/* [slot] == slot + 8 */
+	jne	.Lslow
+	decq	%rcx
+	jnz	1b
+2:	movq	(%rdx), %rcx			/* the return address */
+	cmpq	markpatch_core_text(%rip), %rcx
+	jb	3f
+	cmpq	markpatch_core_text+8(%rip), %rcx
+	jb	4f
+3:	testq	%rcx, %rcx
+	jz	.Lslow
+	cmpq	LIVE_MODULE_RET(%rax), %rcx
+	jne	.Lslow
+4:	/* a new call: count it, run the hook's target with r11 = its config */
+	lock incq LIVE_CALLS(%rax)
+	movq	%rsi, %r11
+	movq	HOT_TARGET(%rsi), %rcx
+	movq	%rcx, -8(%rdx)			/* the last mark (or index) slot: where RET goes */
+	leaq	-8(%rdx), %rcx
+	movq	%rcx, 32(%rsp)			/* the flags' slot: the stack pointer to RET from */
+	/* zero the other marks: a stale mark must never pass for a live one */
+	leaq	48(%rsp), %rax
+	jmp	6f
+5:	movq	$0, (%rax)
+	addq	$8, %rax
+6:	cmpq	%rcx, %rax
+	jb	5b
+	popq	%rsi
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	popq	%rsp
+	RET
+.Lslow:
+	popq	%rsi
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	popfq
 	/* lea, not sub: the caller's flags are live until pushfq saves them */
 	leaq	-FRAME_EXIT(%rsp), %rsp
 	pushfq

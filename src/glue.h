@@ -51,6 +51,7 @@ void markpatch_int3_unregister(void);
 
 /* src/module_going.c */
 int markpatch_module_notifier_register(void);
+bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address);
 void markpatch_module_notifier_unregister(void);
 
 /* src/params.c */

@@ -30,6 +30,8 @@ pub(crate) struct HookConfig {
     pub(crate) fail_value: u64,
     /// Filter calls in progress (HOT_INFLIGHT).
     pub(crate) inflight: AtomicU64,
+    /// Where a new call goes (HOT_TARGET): see [`HookConfig::target`].
+    target: u64,
     pub(crate) kind: HookKind,
     /// The pseudo-original's callable entry: "the original function".
     pub(crate) original: u64,
@@ -47,6 +49,7 @@ unsafe impl Sync for HookConfig {}
 
 const _: () = assert!(core::mem::offset_of!(HookConfig, fail_value) == 0);
 const _: () = assert!(core::mem::offset_of!(HookConfig, inflight) == 8);
+const _: () = assert!(core::mem::offset_of!(HookConfig, target) == 16);
 
 #[derive(Clone, Copy)]
 pub(crate) enum HookKind {
@@ -66,8 +69,12 @@ impl HookConfig {
     /// Where the resolver sends a new call: the original itself for
     /// `count`, else the kind's trampoline (with r11 = this config).
     pub(crate) fn target(&self) -> u64 {
-        match self.kind {
-            HookKind::Count => self.original,
+        self.target
+    }
+
+    fn target_of(kind: HookKind, original: u64) -> u64 {
+        match kind {
+            HookKind::Count => original,
             HookKind::Fail => markpatch_fail_trampoline as *const () as u64,
             HookKind::Filter { .. } => markpatch_filter_trampoline as *const () as u64,
         }
@@ -179,7 +186,15 @@ impl Registry {
         let n = desc.len().min(d.len() - 1);
         d[..n].copy_from_slice(&desc.as_bytes()[..n]);
         Ok(KBox::new(
-            HookConfig { fail_value, inflight: AtomicU64::new(0), kind, original, owner, desc: d },
+            HookConfig {
+                fail_value,
+                inflight: AtomicU64::new(0),
+                target: HookConfig::target_of(kind, original),
+                kind,
+                original,
+                owner,
+                desc: d,
+            },
             GFP_KERNEL,
         )?)
     }

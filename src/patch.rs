@@ -30,7 +30,7 @@ use markplan::stub::{stub_bytes, STUB_LEN};
 
 use crate::arena::{ExecArena, Slot};
 use crate::hooks::{HookConfig, Registry};
-use crate::resolver::{Live, KERNEL_TEXT_ADDRESS, LIVE, MAX_PATCHES};
+use crate::resolver::{Live, CORE_TEXT, KERNEL_TEXT_ADDRESS, MODULE_TEXT_ADDRESS, LIVE, MAX_PATCHES};
 use crate::symbol::{self, Function, Probes, Unresolved};
 use crate::cost::{self, OpCost};
 use crate::{errno, sync, text};
@@ -174,6 +174,12 @@ impl Engine {
         let mut arena = ExecArena::new()?;
         KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"))?, Ordering::Release);
         symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"))?, Ordering::Release);
+        MODULE_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("__module_text_address"))?, Ordering::Release);
+        let core_text = [kernel::c_str!("_stext"), kernel::c_str!("_etext")].map(symbol::kallsyms_address);
+        if let [Some(start), Some(end)] = core_text {
+            CORE_TEXT[0].store(start as u64, Ordering::Relaxed);
+            CORE_TEXT[1].store(end as u64, Ordering::Release);
+        }
         let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
         Ok(Engine {
             arena,
@@ -339,6 +345,7 @@ impl Engine {
                 trap: [const { AtomicBool::new(false) }; MAX_REGION],
                 hook: AtomicPtr::new(core::ptr::null_mut()),
                 calls: AtomicU64::new(0),
+                module_ret: AtomicU64::new(0),
                 partial: AtomicU64::new(0),
                 traps: AtomicU64::new(0),
                 inconsistent: AtomicU64::new(0),

@@ -28,9 +28,20 @@ const INT3: u8 = 0xcc;
 pub(crate) const MAX_PATCHES: usize = 512;
 
 /// What the resolver needs of one patch, fixed while the patch is linked
-/// (except the hook, swapped atomically, and the counters).
+/// (except the hook, swapped atomically, and the counters). The first four
+/// fields are read by the fast path in src/entry.S (LIVE_*, checked below).
+#[repr(C)]
 pub(crate) struct Live {
     pub(crate) m: usize,
+    /// The hook new calls run; null while reverting (new calls then run the
+    /// original through the pseudo-original).
+    pub(crate) hook: AtomicPtr<HookConfig>,
+    /// New calls (hook runs).
+    pub(crate) calls: AtomicU64,
+    /// A return address in a live module's text that markpatch_resolve
+    /// checked (0: none), so that the fast path need not ask
+    /// kernel_text_address again; forgotten when that module goes away.
+    pub(crate) module_ret: AtomicU64,
     /// Address of each Ik.
     pub(crate) insn_addr: [u64; MAX_REGION],
     /// Static stack effect of each Ik (bytes pushed).
@@ -41,11 +52,6 @@ pub(crate) struct Live {
     pub(crate) entries: [u64; MAX_REGION],
     /// An int3 may be over Ik's first byte.
     pub(crate) trap: [AtomicBool; MAX_REGION],
-    /// The hook new calls run; null while reverting (new calls then run the
-    /// original through the pseudo-original).
-    pub(crate) hook: AtomicPtr<HookConfig>,
-    /// New calls (hook runs).
-    pub(crate) calls: AtomicU64,
     /// Callers caught part-way through the region, finished in P.
     pub(crate) partial: AtomicU64,
     /// Callers redirected from an int3.
@@ -54,16 +60,75 @@ pub(crate) struct Live {
     pub(crate) inconsistent: AtomicU64,
 }
 
+// Offsets used by src/entry.S.
+const _: () = assert!(core::mem::offset_of!(Live, m) == 0);
+const _: () = assert!(core::mem::offset_of!(Live, hook) == 8);
+const _: () = assert!(core::mem::offset_of!(Live, calls) == 16);
+const _: () = assert!(core::mem::offset_of!(Live, module_ret) == 24);
+
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());
-/// The patch table: a stub pushes its patch's index in it.
+/// The patch table: a stub pushes its patch's index in it (src/entry.S
+/// reads it as markpatch_live; MAX_PATCHES there too).
+#[export_name = "markpatch_live"]
 pub(crate) static LIVE: [AtomicPtr<Live>; MAX_PATCHES] = [NO_PATCH; MAX_PATCHES];
+const _: () = assert!(MAX_PATCHES == 512);
+
+/// [_stext, _etext), set at load: the fast path (src/entry.S) takes a
+/// return address there for text without asking kernel_text_address().
+#[export_name = "markpatch_core_text"]
+pub(crate) static CORE_TEXT: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// kernel_text_address(), through an arena thunk (it is not exported).
 pub(crate) static KERNEL_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+/// __module_text_address(), through an arena thunk (it is not exported).
+pub(crate) static MODULE_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
 extern "C" {
     fn markpatch_read_stack(sp: c_ulong, words: *mut u64, n: usize) -> usize;
+    fn markpatch_module_text_live(addr: c_ulong, module_text_address: u64) -> bool;
+}
+
+/// Whether `addr` is in the text of a module that is live (not coming, not
+/// going), asked through the __module_text_address thunk.
+fn in_live_module_text(addr: u64) -> bool {
+    let f = MODULE_TEXT_ADDRESS.load(Ordering::Relaxed);
+    // SAFETY: `f` is a thunk (ENDBR; jmp __module_text_address) in the
+    // arena, kept until unload; the C side calls it with preemption off and
+    // reads the module's state and text range.
+    f != 0 && unsafe { markpatch_module_text_live(addr as c_ulong, f) }
+}
+
+/// Lets the fast path take `ret`, a return address a new call came from,
+/// as text from now on, when it lies in a live module's text (core kernel
+/// text needs no cache).
+fn remember_module_caller(live: &Live, ret: u64) {
+    let [start, end] = [&CORE_TEXT[0], &CORE_TEXT[1]].map(|a| a.load(Ordering::Relaxed));
+    if (start..end).contains(&ret) || live.module_ret.load(Ordering::Relaxed) == ret || !in_live_module_text(ret) {
+        return;
+    }
+    live.module_ret.store(ret, Ordering::SeqCst);
+    // The module may have started going away after the check, and its
+    // notifier (forget_module_callers) may have run before the store: look
+    // again, and take it back if so. A notifier that runs later clears it.
+    if !in_live_module_text(ret) {
+        let _ = live.module_ret.compare_exchange(ret, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
+/// Forgets every remembered caller in [start, end), a module's text that
+/// is going away. Called with the engine lock held (no Live is freed).
+pub(crate) fn forget_module_callers(start: u64, end: u64) {
+    for slot in LIVE.iter() {
+        // SAFETY: the engine lock is held: a linked Live stays allocated.
+        let Some(live) = (unsafe { slot.load(Ordering::Acquire).as_ref() }) else {
+            continue;
+        };
+        let ret = live.module_ret.load(Ordering::SeqCst);
+        if (start..end).contains(&ret) {
+            let _ = live.module_ret.compare_exchange(ret, 0, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Whether `addr` is live kernel or module text (false until the thunk is
@@ -169,6 +234,9 @@ extern "C" fn markpatch_resolve(frame: &mut Frame) {
     let (pop, target) = match decision {
         Decision::RunHook { pop } => {
             live.calls.fetch_add(1, Ordering::Relaxed);
+            if let Some(ret) = word_at(sp, pop) {
+                remember_module_caller(live, ret);
+            }
             // SAFETY: a published config lives until after an RCU-tasks
             // grace period that follows its unpublishing.
             let cfg = unsafe { &*hook };

@@ -152,24 +152,31 @@ impl Drop for Probes {
     }
 }
 
-/// Finds `name` without touching kprobes (a lookup must not disturb other
-/// probes; registering even a disabled probe revives another user's
-/// optimized probe that is on its way out): kallsyms, then a check that it
-/// is live text. `fentry` is not known here (false). Before the load-time
-/// thunk exists, it asks kprobes.
-pub(crate) fn lookup(name: &CStr) -> core::result::Result<Function, Unresolved> {
+/// The address kallsyms has for `name` (any symbol, text or not); None
+/// when it has none or before the load-time thunk exists.
+pub(crate) fn kallsyms_address(name: &CStr) -> Option<usize> {
     let f = KALLSYMS_LOOKUP_NAME.load(Ordering::Acquire);
     if f == 0 {
-        return Probes::new(1).map_err(Unresolved::Other)?.symbol(name);
+        return None;
     }
     // SAFETY: `f` is a thunk (ENDBR; jmp kallsyms_lookup_name) in the arena,
     // kept until unload; kallsyms_lookup_name takes a NUL-terminated name
     // and returns an address (0 when unknown), in process context.
     let f: extern "C" fn(*const u8) -> usize = unsafe { core::mem::transmute(f as usize) };
     let addr = f(name.as_char_ptr().cast());
-    if addr == 0 {
-        return Err(Unresolved::NoSuchSymbol);
+    (addr != 0).then_some(addr)
+}
+
+/// Finds `name` without touching kprobes (a lookup must not disturb other
+/// probes; registering even a disabled probe revives another user's
+/// optimized probe that is on its way out): kallsyms, then a check that it
+/// is live text. `fentry` is not known here (false). Before the load-time
+/// thunk exists, it asks kprobes.
+pub(crate) fn lookup(name: &CStr) -> core::result::Result<Function, Unresolved> {
+    if KALLSYMS_LOOKUP_NAME.load(Ordering::Acquire) == 0 {
+        return Probes::new(1).map_err(Unresolved::Other)?.symbol(name);
     }
+    let addr = kallsyms_address(name).ok_or(Unresolved::NoSuchSymbol)?;
     if !crate::resolver::is_text(addr as u64) {
         return Err(Unresolved::NotLiveText);
     }
