@@ -38,18 +38,18 @@ def main(src, dst):
 
     a = ax[0][1]
     for op, marker in (("install", "o"), ("revert", "s")):
-        for detail, style in (("total", "-"), ("writing", "--")):
+        for detail in ("total", "writing"):
             pts = sorted(
                 (int(r["x"]), float(r["value"]) / 1e6, r["target"])
                 for r in rows
                 if r["section"] == op and r["detail"] == detail
             )
             if pts:
-                a.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle="none" if detail == "total" else ":",
-                       label=f"{op} {detail}")
-    sm = [float(r["value"]) / 1e6 for r in rows if r["section"] == "stop_machine"]
+                a.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle="none",
+                       fillstyle="full" if detail == "total" else "none", label=f"{op} {detail}")
+    sm = [float(r["value"]) / 1e6 for r in rows if r["section"] == "stop_machine" and r["detail"] == "median"]
     if sm:
-        a.axhline(sm[0], color="red", linewidth=1, label="one empty stop_machine()")
+        a.axhline(sm[0], color="red", linewidth=1, label="one empty stop_machine(), median")
     a.set_yscale("log")
     a.set_xlabel("M (instructions in the region)")
     a.set_ylabel("ms")
@@ -70,10 +70,10 @@ def main(src, dst):
     series = defaultdict(list)
     for r in rows:
         if r["section"] == "scaling":
-            series[r["method"]].append((int(r["x"]), float(r["value"])))
-    for m, pts in series.items():
+            series[(r["method"], r["detail"])].append((int(r["x"]), float(r["value"])))
+    for (m, detail), pts in series.items():
         pts.sort()
-        a.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"mpb_tiny, {m}")
+        a.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"mpb_tiny, {m}, {detail or 'median'}")
     a.set_ylim(bottom=0)
     a.set_xlabel("other patches installed")
     a.set_ylabel("ns per call")

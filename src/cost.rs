@@ -16,6 +16,7 @@ pub(crate) struct TextCosts {
     irqoff_max_ns: u64,
     sync_max_ns: u64,
     sync_total_ns: u64,
+    held_max_ns: u64,
 }
 
 extern "C" {
@@ -37,6 +38,26 @@ pub(crate) fn now_ns() -> u64 {
     unsafe { markpatch_now_ns() }
 }
 
+/// Where an operation began: the clock, and the waits so far.
+#[derive(Clone, Copy)]
+pub(crate) struct Start {
+    ns: u64,
+    waited_ns: u64,
+}
+
+impl Start {
+    pub(crate) fn ns(&self) -> u64 {
+        self.ns
+    }
+}
+
+/// Begins an operation: takes the time and starts a new count of the text
+/// writes' costs.
+pub(crate) fn start() -> Start {
+    take_text_costs();
+    Start { ns: now_ns(), waited_ns: crate::sync::waited_ns() }
+}
+
 /// One install or revert.
 #[derive(Clone, Copy)]
 pub(crate) struct OpCost {
@@ -48,37 +69,51 @@ pub(crate) struct OpCost {
     others: usize,
     /// From the request to the end, grace periods included.
     total_ns: u64,
-    /// The instruction writes alone (for an install: IM's jmp to I1's mark).
+    /// The instruction writes (for an install: IM's jmp to I1's mark; for
+    /// a revert, the whole restore protocol, an RCU-tasks wait included).
     write_ns: u64,
+    /// Of `total_ns`, the time spent waiting for grace periods and sleeping.
+    waits_ns: u64,
     text: TextCosts,
 }
 
 impl OpCost {
     /// Closes an operation that began at `start_ns` (text costs counted
     /// since then).
-    pub(crate) fn finish(name: &[u8], m: usize, others: usize, start_ns: u64, write_ns: u64) -> Self {
+    pub(crate) fn finish(name: &[u8], m: usize, others: usize, start: Start, write_ns: u64) -> Self {
         let mut n = [0u8; 64];
         let len = name.len().min(n.len());
         n[..len].copy_from_slice(&name[..len]);
-        OpCost { name: n, name_len: len, m, others, total_ns: now_ns() - start_ns, write_ns, text: take_text_costs() }
+        OpCost {
+            name: n,
+            name_len: len,
+            m,
+            others,
+            total_ns: now_ns() - start.ns,
+            write_ns,
+            waits_ns: crate::sync::waited_ns() - start.waited_ns,
+            text: take_text_costs(),
+        }
     }
 
     pub(crate) fn write_line(&self, op: &str, w: &mut impl Write) -> core::fmt::Result {
         let t = &self.text;
         writeln!(
             w,
-            "{} {} m={} others={} total_ns={} write_ns={} writes={} syncs={} irqoff_max_ns={} sync_max_ns={} sync_total_ns={}",
+            "{} {} m={} others={} total_ns={} write_ns={} waits_ns={} writes={} syncs={} irqoff_max_ns={} sync_max_ns={} sync_total_ns={} held_max_ns={}",
             op,
             core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?"),
             self.m,
             self.others,
             self.total_ns,
             self.write_ns,
+            self.waits_ns,
             t.writes,
             t.syncs,
             t.irqoff_max_ns,
             t.sync_max_ns,
-            t.sync_total_ns
+            t.sync_total_ns,
+            t.held_max_ns
         )
     }
 }

@@ -14,6 +14,9 @@
 #define HOT_FAIL_VALUE	0
 #define HOT_INFLIGHT	8
 #define HOT_TARGET	16
+#define HOT_ORIGINAL	24
+#define HOT_FILTER_FUNC	32
+#define HOT_FILTER_DATA	40
 
 /* Offsets in struct Live (src/resolver.rs, #[repr(C)], checked there). */
 #define LIVE_M		0
@@ -194,25 +197,29 @@ SYM_CODE_START(markpatch_fail_trampoline)
 SYM_CODE_END(markpatch_fail_trampoline)
 
 /*
- * Filter hooks: call markpatch_run_filter(hot, args) with the six argument
- * registers, counting the call in flight so that a revert waits for it (a
- * filter may sleep inside the original it calls). r11 = the patch's Hot.
+ * Filter hooks: build the hook's struct markpatch_call on the stack (the six
+ * argument registers, the original, the hook's data) and call the hook
+ * with it, counting the call in flight so that a revert waits for it (a
+ * filter may sleep inside the original it calls). r11 = the patch's
+ * HookConfig.
  */
 SYM_CODE_START(markpatch_filter_trampoline)
 	UNWIND_HINT_FUNC
 	ANNOTATE_NOENDBR
 	lock incq HOT_INFLIGHT(%r11)
 	pushq	%r11
+	pushq	HOT_FILTER_DATA(%r11)
+	pushq	HOT_ORIGINAL(%r11)
 	pushq	%r9
 	pushq	%r8
 	pushq	%rcx
 	pushq	%rdx
 	pushq	%rsi
 	pushq	%rdi
-	movq	%rsp, %rsi
-	movq	%r11, %rdi
-	call	markpatch_run_filter
-	addq	$48, %rsp
+	movq	%rsp, %rdi
+	movq	HOT_FILTER_FUNC(%r11), %rax
+	CALL_NOSPEC rax
+	addq	$64, %rsp
 	popq	%r11
 	lock decq HOT_INFLIGHT(%r11)
 	RET

@@ -38,6 +38,7 @@ struct markpatch_text_costs {
 	u64 irqoff_max_ns;	/* the longest of those writes, interrupts masked */
 	u64 sync_max_ns;	/* the longest IPI round trip */
 	u64 sync_total_ns;
+	u64 held_max_ns;	/* the longest a CPU spent in the IPI's handler */
 };
 void markpatch_text_costs_take(struct markpatch_text_costs *out);
 void markpatch_sync_cores(void);

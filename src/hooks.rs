@@ -22,8 +22,8 @@ pub(crate) struct MarkpatchCall {
 }
 
 /// One hook as a patch uses it: immutable once published, replaced as a
-/// whole. The asm trampolines (src/entry.S) get it in r11 and read its first
-/// two fields, hence `repr(C)` and the checks below.
+/// whole. The asm (src/entry.S) gets it in r11 and reads its first six
+/// fields, hence `repr(C)` and the checks below.
 #[repr(C)]
 pub(crate) struct HookConfig {
     /// What `fail` returns (HOT_FAIL_VALUE).
@@ -32,9 +32,14 @@ pub(crate) struct HookConfig {
     pub(crate) inflight: AtomicU64,
     /// Where a new call goes (HOT_TARGET): see [`HookConfig::target`].
     target: u64,
-    pub(crate) kind: HookKind,
-    /// The pseudo-original's callable entry: "the original function".
+    /// The pseudo-original's callable entry: "the original function"
+    /// (HOT_ORIGINAL).
     pub(crate) original: u64,
+    /// A filter hook's function and data (HOT_FILTER_FUNC, HOT_FILTER_DATA;
+    /// 0 for the other kinds): the filter trampoline calls it directly.
+    filter_func: u64,
+    filter_data: u64,
+    pub(crate) kind: HookKind,
     /// The registered hook's module, pinned while this config lives.
     owner: *mut c_void,
     /// As the user wrote it: count, fail=-5, targets_double.
@@ -50,6 +55,12 @@ unsafe impl Sync for HookConfig {}
 const _: () = assert!(core::mem::offset_of!(HookConfig, fail_value) == 0);
 const _: () = assert!(core::mem::offset_of!(HookConfig, inflight) == 8);
 const _: () = assert!(core::mem::offset_of!(HookConfig, target) == 16);
+const _: () = assert!(core::mem::offset_of!(HookConfig, original) == 24);
+const _: () = assert!(core::mem::offset_of!(HookConfig, filter_func) == 32);
+const _: () = assert!(core::mem::offset_of!(HookConfig, filter_data) == 40);
+// The filter trampoline builds a MarkpatchCall on the stack: args, original, data.
+const _: () = assert!(core::mem::offset_of!(MarkpatchCall, original) == 48);
+const _: () = assert!(core::mem::offset_of!(MarkpatchCall, data) == 56);
 
 #[derive(Clone, Copy)]
 pub(crate) enum HookKind {
@@ -185,35 +196,25 @@ impl Registry {
         let mut d = [0u8; 40];
         let n = desc.len().min(d.len() - 1);
         d[..n].copy_from_slice(&desc.as_bytes()[..n]);
+        let (filter_func, filter_data) = match kind {
+            HookKind::Filter { func, data } => (func as usize as u64, data as u64),
+            _ => (0, 0),
+        };
         Ok(KBox::new(
             HookConfig {
                 fail_value,
                 inflight: AtomicU64::new(0),
                 target: HookConfig::target_of(kind, original),
-                kind,
                 original,
+                filter_func,
+                filter_data,
+                kind,
                 owner,
                 desc: d,
             },
             GFP_KERNEL,
         )?)
     }
-}
-
-/// Called by markpatch_filter_trampoline (src/entry.S) with the six argument
-/// registers; returns what the patched function returns.
-#[no_mangle]
-extern "C" fn markpatch_run_filter(cfg: *const HookConfig, args: *const [u64; 6]) -> u64 {
-    // SAFETY: the resolver passed a live config in r11 (it is freed only
-    // once `inflight` is back to 0 and an RCU-tasks grace period passed),
-    // and `args` points at the trampoline's copy of the registers.
-    let (cfg, args) = unsafe { (&*cfg, *args) };
-    let HookKind::Filter { func, data } = cfg.kind else {
-        return 0;
-    };
-    let call = MarkpatchCall { args, original: cfg.original, data };
-    // SAFETY: `func` was registered as a filter hook with this signature.
-    unsafe { func(&call) }
 }
 
 /// Waits until no filter call of `cfg` is in flight.

@@ -248,8 +248,7 @@ impl Engine {
             self.replace_hook(i, spec, desc)?;
             return Ok(true);
         }
-        let start_ns = cost::now_ns();
-        cost::take_text_costs();
+        let start = cost::start();
         // One set of kprobes for the lookup and the region's checks: one
         // grace period, taken when the set is dropped, before any write.
         let mut probes = Probes::new(1 + MAX_REGION).map_err(|e| Failure::new(e, "out of memory"))?;
@@ -267,7 +266,8 @@ impl Engine {
             Some(u) => Failure::new(u.errno(), "cannot read the function"),
             None => Failure::new(ENOMEM, "out of memory"),
         })?;
-        drop(probes);
+        // Unregistering the probes waits for a grace period.
+        sync::timed(|| drop(probes));
         if let Some((_, e)) = planned.probe_refused {
             return Err(Failure::new(
                 errno::EOPNOTSUPP(),
@@ -299,7 +299,7 @@ impl Engine {
             self.arena.free(slot);
         }
         let write_ns = result?;
-        self.last_install = Some(OpCost::finish(name.as_bytes(), m, self.patches.len() - 1, start_ns, write_ns));
+        self.last_install = Some(OpCost::finish(name.as_bytes(), m, self.patches.len() - 1, start, write_ns));
         Ok(false)
     }
 
@@ -446,11 +446,10 @@ impl Engine {
     }
 
     fn revert_patch(&mut self, mut patch: KBox<Patch>) -> Result {
-        let start_ns = cost::now_ns();
-        cost::take_text_costs();
+        let start = cost::start();
         patch.state = State::Reverting;
         let restored = if patch.naive { restore_naive(&mut patch) } else { restore(&mut patch, 0) };
-        let write_ns = cost::now_ns() - start_ns;
+        let write_ns = cost::now_ns() - start.ns();
         text::flush_aliases();
         if let Err(e) = restored {
             abandon(patch, e);
@@ -470,7 +469,7 @@ impl Engine {
         name[..name_len].copy_from_slice(&patch.name[..name_len]);
         let slot = unlink_and_free(patch, quiesced);
         self.arena.free(slot);
-        self.last_revert = Some(OpCost::finish(&name[..name_len], m, self.patches.len(), start_ns, write_ns));
+        self.last_revert = Some(OpCost::finish(&name[..name_len], m, self.patches.len(), start, write_ns));
         Ok(())
     }
 

@@ -1,6 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Waiting: sleeping and RCU grace periods (src/glue.c).
+//! Waiting: sleeping and RCU grace periods (src/glue.c), with the time
+//! spent in them counted (src/cost.rs reports it per install and revert).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static WAITED_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Nanoseconds spent in the waits below (and in [`timed`]) since load.
+pub(crate) fn waited_ns() -> u64 {
+    WAITED_NS.load(Ordering::Relaxed)
+}
+
+/// Runs `wait` (something that waits, e.g. a grace period inside kprobes)
+/// and counts its time as waiting.
+pub(crate) fn timed<T>(wait: impl FnOnce() -> T) -> T {
+    let t0 = crate::cost::now_ns();
+    let r = wait();
+    WAITED_NS.fetch_add(crate::cost::now_ns() - t0, Ordering::Relaxed);
+    r
+}
 
 extern "C" {
     fn markpatch_sleep_ms(ms: u32);
@@ -10,7 +29,7 @@ extern "C" {
 
 pub(crate) fn sleep_ms(ms: u32) {
     // SAFETY: msleep; called from process context only.
-    unsafe { markpatch_sleep_ms(ms) }
+    timed(|| unsafe { markpatch_sleep_ms(ms) })
 }
 
 /// Returns once every task has switched voluntarily (or run in user space or
@@ -18,12 +37,12 @@ pub(crate) fn sleep_ms(ms: u32) {
 /// was executing before, unless it sleeps there.
 pub(crate) fn synchronize_rcu_tasks() {
     // SAFETY: process context only.
-    unsafe { markpatch_synchronize_rcu_tasks() }
+    timed(|| unsafe { markpatch_synchronize_rcu_tasks() })
 }
 
 /// Returns once every CPU left any RCU read-side section and any region with
 /// interrupts or preemption off (the int3 handler runs with interrupts off).
 pub(crate) fn synchronize_rcu() {
     // SAFETY: process context only.
-    unsafe { markpatch_synchronize_rcu() }
+    timed(|| unsafe { markpatch_synchronize_rcu() })
 }

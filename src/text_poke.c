@@ -23,6 +23,7 @@
 #include <linux/string.h>
 #include <linux/irqflags.h>
 #include <linux/sched/clock.h>
+#include <linux/atomic.h>
 #include <asm/sync_core.h>
 #include <asm/cmpxchg.h>
 
@@ -63,10 +64,13 @@ static void *map_alias(unsigned long addr, size_t len, void **base)
  * the engine lock serialises every writer.
  */
 static struct markpatch_text_costs costs;
+/* The longest a CPU spent in do_sync_core() since the last take. */
+static atomic64_t held_max_ns;
 
 void markpatch_text_costs_take(struct markpatch_text_costs *out)
 {
 	*out = costs;
+	out->held_max_ns = atomic64_xchg(&held_max_ns, 0);
 	memset(&costs, 0, sizeof(costs));
 }
 
@@ -81,12 +85,20 @@ static void irqoff_end(u64 t0)
 
 static void do_sync_core(void *info)
 {
+	u64 t0 = local_clock(), ns;
+	s64 old;
+
 	sync_core();
+	ns = local_clock() - t0;
+	old = atomic64_read(&held_max_ns);
+	while ((s64)ns > old && !atomic64_try_cmpxchg(&held_max_ns, &old, ns))
+		;
 }
 
 /*
  * Every other CPU takes the IPI and returns from it before on_each_cpu()
- * does: the wait bounds how long any of them was held.
+ * does: the round trip bounds how long any of them was held (interrupt
+ * entry and exit included); held_max_ns is the handler alone.
  */
 void markpatch_sync_cores(void)
 {

@@ -237,6 +237,17 @@ pub fn resolve_in_frame(
     Decision::Inconsistent
 }
 
+/// The stub's fast path as a predicate (src/entry.S implements it in
+/// assembly, in markpatch_resolver_entry): the M-1 words from `sp` are all
+/// marks and the word above them is text. Whenever it holds,
+/// [`resolve_in_frame`] at the stub with the hook active decides
+/// `RunHook { pop: M-1 }`, for any region, realigned or not: c = M-1 is the
+/// largest candidate there is, and its K = 0 has depth 0 and no frame
+/// pointer check. So the kernel may take that decision without the search.
+pub fn is_plain_new_call(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, m: usize, is_text: &dyn Fn(u64) -> bool) -> bool {
+    m > 0 && count_marks_with(word_at, sp, m - 1) == m - 1 && word_at(m - 1).is_some_and(is_text)
+}
+
 /// The return slot (in words from `sp`) of candidate `c` (K = `k`, past the
 /// realigning `and`), or None when the stack pointer it implies is not
 /// `sp + 8c` (see [`RealignedFrame`]).
