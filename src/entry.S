@@ -77,6 +77,8 @@ SYM_CODE_START(markpatch_resolver_entry)
 	pushq	%rcx
 	pushq	%rdx
 	pushq	%rsi
+	cmpb	$0, markpatch_fast_path(%rip)	/* the fast_path parameter */
+	je	.Lslow
 	movq	40(%rsp), %rax			/* the stub's index */
 	cmpq	$MAX_PATCHES, %rax
 	jae	.Lslow

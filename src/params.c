@@ -51,3 +51,8 @@ bool markpatch_param_naive_unsafe(void)
 {
 	return READ_ONCE(naive_unsafe);
 }
+
+/* Read by markpatch_resolver_entry (src/entry.S) on every stub entry. */
+bool markpatch_fast_path = true;
+module_param_named(fast_path, markpatch_fast_path, bool, 0644);
+MODULE_PARM_DESC(fast_path, "Debug: 0 sends every call of a patched function through the full resolver instead of the fast path for new calls, for make bench's comparison and tests (default 1)");

@@ -54,6 +54,9 @@ setup() {
 	case $1 in
 	none) ;;
 	markpatch-count) echo "$2 count" > $MP/install ;;
+	markpatch-count-full)
+		echo 0 > /sys/module/markpatch/parameters/fast_path
+		echo "$2 count" > $MP/install ;;
 	markpatch-filter) echo "$2 bench_pass" > $MP/install ;;
 	kprobe-entry) echo "kprobe $2 0" > $MB/probe ;;
 	kprobe-int3)
@@ -72,7 +75,9 @@ setup() {
 }
 teardown() {
 	case $1 in
-	markpatch-*) echo "$2" > $MP/revert ;;
+	markpatch-*)
+		echo "$2" > $MP/revert
+		echo 1 > /sys/module/markpatch/parameters/fast_path ;;
 	kprobe-*|ftrace) echo - > $MB/probe; echo 1 > $KPOPT ;;
 	esac
 }
@@ -86,7 +91,10 @@ hits() {
 	esac
 }
 
-METHODS="none markpatch-count markpatch-filter ftrace kprobe-entry kprobe-opt kprobe-int3"
+# markpatch-count-full: the same hook with the fast_path parameter off, so
+# that every call goes through the full resolver (markpatch_resolve): what
+# every call cost before the fast path.
+METHODS="none markpatch-count markpatch-filter markpatch-count-full ftrace kprobe-entry kprobe-opt kprobe-int3"
 
 # ---- 1. per-call cost, one target after another
 echo "== per-call cost: median of $ROUNDS rounds (ns per call)"
@@ -123,7 +131,7 @@ done
 # the table: added cost over the bare call, and its ratio to ftrace's and
 # to the kprobes'
 echo "== added cost per call (ns) and ratios, this boot"
-printf '%-11s %-17s %10s %10s %8s %8s %8s %8s\n' target method ns/call added /ftrace /kp-entry /kp-opt /kp-int3
+printf '%-11s %-20s %10s %10s %8s %8s %8s %8s\n' target method ns/call added /ftrace /kp-entry /kp-opt /kp-int3
 for spec in mpb_tiny mpb_medium vfs_statfs; do
 	eval "base=\$ns_${spec}_none"
 	eval "ft=\$ns_${spec}_ftrace; ke=\$ns_${spec}_kprobe_entry; ko=\$ns_${spec}_kprobe_opt; ki=\$ns_${spec}_kprobe_int3"
@@ -132,7 +140,7 @@ for spec in mpb_tiny mpb_medium vfs_statfs; do
 		[ -n "$v" ] || continue
 		awk -v t=$spec -v m=$meth -v v=$v -v b=$base -v ft=$ft -v ke=$ke -v ko=$ko -v ki=$ki '
 			function r(a, c) { return (c - b > 0) ? sprintf("%.2f", a / (c - b)) : "-" }
-			BEGIN { a = v - b; printf "%-11s %-17s %10.1f %10.1f %8s %8s %8s %8s\n", t, m, v, a, r(a, ft), r(a, ke), r(a, ko), r(a, ki) }'
+			BEGIN { a = v - b; printf "%-11s %-20s %10.1f %10.1f %8s %8s %8s %8s\n", t, m, v, a, r(a, ft), r(a, ke), r(a, ko), r(a, ki) }'
 		awk -v v=$v -v b=$base 'BEGIN { printf "csv: added,'$spec','$meth',,%.3f,ns,\n", v - b }'
 	done
 done

@@ -3,7 +3,8 @@
 # two real kernel paths and check what they get (statfs of /tmp, reading a
 # file), while the targets and the real functions are installed and
 # reverted over and over: with and without the install delay, with hooks
-# swapped in place, and with rmmod/insmod of markpatch itself every
+# swapped in place, with the resolver's fast path on and off, and with
+# rmmod/insmod of markpatch itself every
 # mp_torture_reload cycles. Prints the cycles, calls, wrong results,
 # partial entries and trap redirects; fails on any wrong result (the
 # console scan outside fails on any oops or WARN).
@@ -106,6 +107,8 @@ while [ $i -lt "$cycles" ]; do
 	*) hook=count ;;
 	esac
 	echo $(( i % 2 )) > $P/install_delay_ms
+	# new calls through the fast path, or all through the full resolver
+	echo $(( (i / 2 + 1) % 2 )) > $P/fast_path
 	if ! echo "$name $hook" > $MP/install; then
 		echo "cycle $i: install $name $hook failed"
 		failed_ops=$((failed_ops + 1))
@@ -144,6 +147,7 @@ for f in /tmp/torture.user.*; do
 	user_calls=$((user_calls + n)) user_wrong=$((user_wrong + b))
 done
 echo 0 > $P/install_delay_ms
+echo 1 > $P/fast_path
 echo 0 > $P/naive_unsafe 2>/dev/null
 
 echo "torture ($method): cycles=$done_cycles seconds=$secs reloads=$reloads swaps=$swaps failed_ops=$failed_ops"
