@@ -37,13 +37,4 @@ if [ "$(grep -c . "$csv")" -gt 1 ]; then
 	# Debian's python3, which has python3-matplotlib (make setup installs it)
 	/usr/bin/python3 scripts/bench-plot.py "$csv" "results/bench-$stamp.svg" && echo "plot: results/bench-$stamp.svg"
 fi
-scripts/ktap-summary.sh "$out/ktap.log" bench > "$out/summary.txt"
-sed '$d' "$out/summary.txt"
-read -r p _ f _ < <(tail -1 "$out/summary.txt")
-case $rc in
-0) p=$((p + 1)) ;;
-2) echo "FAILED: bench: the guest did not finish"; f=$((f + 1)) ;;
-*) echo "FAILED: bench: the console log has kernel errors"; f=$((f + 1)) ;;
-esac
-echo "$p passed, $f failed"
-[ "$f" = 0 ]
+boot_result bench "$out" $rc

@@ -27,3 +27,22 @@ kernel_dir() {
 	hash=$( { cat "$MARKPATCH_ROOT/kernel/test.config"; [ "$variant" = test ] || cat "$frag"; } | sha256sum | cut -c1-12)
 	echo "$MARKPATCH_CACHE/linux-$(kernel_version)-$variant-$hash"
 }
+
+# boot_result LABEL OUT RC: after one guest boot of qemu/run.sh (exit status
+# RC, logs in OUT): prints the KTAP summary of OUT/ktap.log, counts the boot
+# itself as one more test (failed when the guest did not finish, RC 2, or
+# its console log has kernel errors, RC 3), prints "N passed, M failed" and
+# returns 0 when nothing failed.
+boot_result() {
+	local label=$1 out=$2 rc=$3 p f
+	"$MARKPATCH_ROOT/scripts/ktap-summary.sh" "$out/ktap.log" "$label" > "$out/summary.txt"
+	sed '$d' "$out/summary.txt"
+	read -r p _ f _ < <(tail -1 "$out/summary.txt")
+	case $rc in
+	0) p=$((p + 1)) ;;
+	2) echo "FAILED: $label: the guest did not finish"; f=$((f + 1)) ;;
+	*) echo "FAILED: $label: the console log has kernel errors"; f=$((f + 1)) ;;
+	esac
+	echo "$p passed, $f failed"
+	[ "$f" = 0 ]
+}

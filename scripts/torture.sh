@@ -27,13 +27,4 @@ MARKPATCH_TCG_THREAD=single MARKPATCH_TIMEOUT=$((600 + cycles * 6)) \
 rc=$?
 tr -d '\r' < "$out/ktap.log" | sed -n 's/^# \(torture .*\)/\1/p'
 echo "torture: $(( $(date +%s) - start )) s wall (console: $out/console.log)"
-scripts/ktap-summary.sh "$out/ktap.log" torture > "$out/summary.txt"
-sed '$d' "$out/summary.txt"
-read -r p _ f _ < <(tail -1 "$out/summary.txt")
-case $rc in
-0) p=$((p + 1)) ;;
-2) echo "FAILED: torture: the guest did not finish"; f=$((f + 1)) ;;
-*) echo "FAILED: torture: the console log has kernel errors"; f=$((f + 1)) ;;
-esac
-echo "$p passed, $f failed"
-[ "$f" = 0 ]
+boot_result torture "$out" $rc
