@@ -8,10 +8,11 @@ use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use markplan::input::{parse_install, parse_symbol, HookSpec, SYMBOL_MAX};
+use markplan::input::{parse_install, parse_symbol, HookSpec};
 
 use crate::patch::{Engine, Failure};
-use crate::sysfs::{PageWriter, PatchDir};
+use crate::sysfs::{PageWriter, PatchDir, Report};
+use crate::symbol::SymbolName;
 use crate::{report, Shared};
 
 /// The engine and the sysfs directories of its patches (kept apart so that
@@ -33,62 +34,43 @@ fn full(_: core::fmt::Error) -> Error {
     EFBIG
 }
 
-/// A NUL-terminated copy of a symbol name.
-fn cname(name: &str) -> Result<([u8; SYMBOL_MAX + 1], usize)> {
-    let mut buf = [0u8; SYMBOL_MAX + 1];
-    if name.len() > SYMBOL_MAX {
-        return Err(EINVAL);
-    }
-    buf[..name.len()].copy_from_slice(name.as_bytes());
-    Ok((buf, name.len()))
-}
-
-macro_rules! cstr {
-    ($buf:expr) => {
-        CStr::from_bytes_with_nul(&$buf.0[..=$buf.1]).map_err(|_| EINVAL)?
-    };
-}
-
+/// A write to `plan`: plans the function once and keeps the report for
+/// reads (a refused plan too, with the errno for the write). A write that
+/// names no function keeps the last report.
 pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
-    let mut sel = shared.plan.lock();
+    let mut sel = crate::decode_file::Selected::empty();
     sel.set(input, "plan")?;
-    let ctl = shared.control.lock();
     let name = sel.name().to_str().unwrap_or("?");
-    let mut probes = crate::symbol::Probes::new(1 + markplan::plan::MAX_REGION)?;
-    let planned = ctl.engine.plan_in(&mut probes, sel.name()).map_err(|u| match u {
-        Some(u) => {
-            pr_info!("plan: {}: {}\n", name, u);
-            u.errno()
+    let mut out = Report::new();
+    let result = {
+        let ctl = shared.control.lock();
+        let mut probes = crate::symbol::Probes::new(1 + markplan::plan::MAX_REGION)?;
+        match ctl.engine.plan_in(&mut probes, sel.name()) {
+            Err(None) => return Err(ENOMEM),
+            Err(Some(u)) => {
+                pr_info!("plan: {}: {}\n", name, u);
+                writeln!(out, "{} refused: {}", name, u).map_err(|_| ENOMEM)?;
+                Err(u.errno())
+            }
+            Ok(planned) => {
+                report::plan(&mut out, name, &planned).map_err(|_| ENOMEM)?;
+                match (&planned.result, planned.probe_refused) {
+                    (Err(r), _) => {
+                        pr_info!("plan: {}: refused: {}\n", name, r);
+                        Err(crate::errno::EOPNOTSUPP())
+                    }
+                    (Ok(_), Some((k, e))) => {
+                        pr_info!("plan: {}: refused: kprobes refuses I{} (errno {})\n", name, k + 1, e.to_errno());
+                        Err(crate::errno::EOPNOTSUPP())
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
-        None => ENOMEM,
-    })?;
-    match (&planned.result, planned.probe_refused) {
-        (Err(r), _) => {
-            pr_info!("plan: {}: refused: {}\n", name, r);
-            Err(crate::errno::EOPNOTSUPP())
-        }
-        (Ok(_), Some((k, e))) => {
-            pr_info!("plan: {}: refused: kprobes refuses I{} (errno {})\n", name, k + 1, e.to_errno());
-            Err(crate::errno::EOPNOTSUPP())
-        }
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn show_plan(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
-    let sel = shared.plan.lock();
-    let name = sel.name();
-    if name.as_bytes().is_empty() {
-        return Ok(());
-    }
-    let ctl = shared.control.lock();
-    let text = name.to_str().unwrap_or("?");
-    let mut probes = crate::symbol::Probes::new(1 + markplan::plan::MAX_REGION)?;
-    match ctl.engine.plan_in(&mut probes, name) {
-        Ok(planned) => report::plan(w, text, &planned).map_err(full),
-        Err(Some(u)) => writeln!(w, "{} refused: {}", text, u).map_err(full),
-        Err(None) => Err(ENOMEM),
-    }
+    };
+    out.check_fits()?;
+    *shared.plan.lock() = out;
+    result
 }
 
 /// Installs at load (the symbol= and hook= parameters) or from `install`.
@@ -101,8 +83,8 @@ pub(crate) fn install(shared: &Shared, name: &str, hook: &str) -> Result {
 }
 
 fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> Result {
-    let buf = cname(name)?;
-    let c = cstr!(buf);
+    let name_c = SymbolName::new(name.as_bytes())?;
+    let c = name_c.as_cstr();
     let mut ctl = shared.control.lock();
     if ctl.closing {
         return Err(ENODEV);
@@ -146,8 +128,8 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
         pr_info!("revert: {}\n", e);
         EINVAL
     })?;
-    let buf = cname(name)?;
-    let c = cstr!(buf);
+    let name_c = SymbolName::new(name.as_bytes())?;
+    let c = name_c.as_cstr();
     let dir;
     {
         let mut ctl = shared.control.lock();

@@ -6,29 +6,30 @@
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Mutex;
-use markplan::input::{parse_symbol, SYMBOL_MAX};
+use markplan::input::parse_symbol;
 
 use crate::sysfs::PageWriter;
-use crate::{symbol, text};
+use crate::symbol::{self, SymbolName};
+use crate::text;
 
 /// How much of a function the listing decodes at most.
 const MAX_INSNS: usize = 16;
 const MAX_BYTES: usize = 16 * 15;
 
-/// The function whose start `decode` shows, as a NUL-terminated name.
+/// The function whose start `decode` shows (or `plan` plans).
 pub(crate) struct Selected {
-    name: [u8; SYMBOL_MAX + 1],
+    name: SymbolName,
 }
 
 impl Selected {
     /// Nothing selected yet.
     pub(crate) fn empty() -> Self {
-        Selected { name: [0; SYMBOL_MAX + 1] }
+        Selected { name: SymbolName::empty() }
     }
 
     /// Selects `name`; the name must resolve to a function.
     pub(crate) fn new(name: &[u8]) -> Result<Self> {
-        let mut s = Selected { name: [0; SYMBOL_MAX + 1] };
+        let mut s = Selected::empty();
         s.set(name, "decode")?;
         Ok(s)
     }
@@ -39,20 +40,17 @@ impl Selected {
             pr_info!("{}: {}\n", file, e);
             EINVAL
         })?;
-        let mut buf = [0u8; SYMBOL_MAX + 1];
-        buf[..name.len()].copy_from_slice(name.as_bytes());
-        let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
-        symbol::lookup(cname).map_err(|u| {
+        let selected = SymbolName::new(name.as_bytes())?;
+        symbol::lookup(selected.as_cstr()).map_err(|u| {
             pr_info!("{}: {}: {}\n", file, name, u);
             u.errno()
         })?;
-        self.name = buf;
+        self.name = selected;
         Ok(())
     }
 
     pub(crate) fn name(&self) -> &CStr {
-        let len = self.name.iter().position(|&b| b == 0).unwrap_or(SYMBOL_MAX);
-        CStr::from_bytes_with_nul(&self.name[..=len]).unwrap_or(kernel::c_str!(""))
+        self.name.as_cstr()
     }
 }
 

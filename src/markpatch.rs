@@ -74,9 +74,9 @@ struct Shared {
     #[pin]
     decode: Mutex<decode_file::Selected>,
     #[pin]
-    plan: Mutex<decode_file::Selected>,
+    plan: Mutex<sysfs::Report>,
     #[pin]
-    survey: Mutex<survey::Verdicts>,
+    survey: Mutex<sysfs::Report>,
     #[pin]
     control: Mutex<control::Control>,
 }
@@ -140,12 +140,11 @@ impl kernel::Module for Markpatch {
 
         let engine = patch::Engine::new()?;
         let selected = decode_file::Selected::new(DEFAULT_DECODE_SYMBOL)?;
-        let plan_selected = decode_file::Selected::empty();
         let shared = KBox::pin_init(
             pin_init!(Shared {
                 decode <- new_mutex!(selected, "markpatch::decode"),
-                plan <- new_mutex!(plan_selected, "markpatch::plan"),
-                survey <- new_mutex!(survey::Verdicts::new(), "markpatch::survey"),
+                plan <- new_mutex!(sysfs::Report::new(), "markpatch::plan"),
+                survey <- new_mutex!(sysfs::Report::new(), "markpatch::survey"),
                 control <- new_mutex!(control::Control::new(engine), "markpatch::control"),
             }),
             GFP_KERNEL,

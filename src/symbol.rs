@@ -8,6 +8,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
+use markplan::input::SYMBOL_MAX;
 
 #[repr(C)]
 struct RawProbes {
@@ -191,4 +192,32 @@ pub(crate) fn lookup(name: &CStr) -> core::result::Result<Function, Unresolved> 
 /// Finds `name` (see [`lookup`]), with the errno a control file reports.
 pub(crate) fn resolve(name: &CStr) -> Result<Function> {
     lookup(name).map_err(Unresolved::errno)
+}
+
+/// A symbol name with its terminating NUL, as kallsyms and kprobes take it.
+pub(crate) struct SymbolName {
+    buf: [u8; SYMBOL_MAX + 1],
+    len: usize,
+}
+
+impl SymbolName {
+    /// EINVAL when `name` is longer than [`SYMBOL_MAX`] or holds a NUL.
+    pub(crate) fn new(name: &[u8]) -> Result<Self> {
+        if name.len() > SYMBOL_MAX || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        let mut buf = [0u8; SYMBOL_MAX + 1];
+        buf[..name.len()].copy_from_slice(name);
+        Ok(SymbolName { buf, len: name.len() })
+    }
+
+    /// No name.
+    pub(crate) const fn empty() -> Self {
+        SymbolName { buf: [0; SYMBOL_MAX + 1], len: 0 }
+    }
+
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        // The constructors leave exactly one NUL, at `len`.
+        CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(kernel::c_str!(""))
+    }
 }

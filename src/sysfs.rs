@@ -55,6 +55,37 @@ impl Drop for Directory {
 
 /// Formats into the page sysfs hands to show(); fails, rather than
 /// truncating silently, when the page is full.
+/// What a write to a file leaves for its reads (`plan`, `survey`): the
+/// text is made once, when written, and each read copies it.
+pub(crate) struct Report(alloc::vec::Vec<u8>);
+
+impl Report {
+    pub(crate) fn new() -> Self {
+        Report(alloc::vec::Vec::new())
+    }
+
+    /// E2BIG when the text would not fit the page a read gets.
+    pub(crate) fn check_fits(&self) -> Result {
+        if self.0.len() > PAGE {
+            return Err(E2BIG);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn show(&self, w: &mut PageWriter<'_>) -> Result {
+        use core::fmt::Write;
+        w.write_str(core::str::from_utf8(&self.0).map_err(|_| EINVAL)?).map_err(|_| EFBIG)
+    }
+}
+
+impl core::fmt::Write for Report {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.try_reserve(s.len()).map_err(|_| core::fmt::Error)?;
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 pub(crate) struct PageWriter<'a> {
     buf: &'a mut [u8],
     len: usize,
@@ -127,8 +158,8 @@ extern "C" fn markpatch_sysfs_show(attr: *const u8, buf: *mut u8) -> isize {
         let mut w = PageWriter { buf: page, len: 0 };
         match attr.as_bytes() {
             b"decode" => crate::decode_file::show(&shared.decode, &mut w)?,
-            b"plan" => crate::control::show_plan(shared, &mut w)?,
-            b"survey" => crate::survey::show(shared, &mut w)?,
+            b"plan" => shared.plan.lock().show(&mut w)?,
+            b"survey" => shared.survey.lock().show(&mut w)?,
             b"patches" => crate::control::show_patches(shared, &mut w)?,
             b"stats" => crate::control::show_stats(shared, &mut w)?,
             b"timing" => crate::control::show_timing(shared, &mut w)?,
