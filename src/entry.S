@@ -43,9 +43,11 @@
 /*
  * Reached from a patch's stub, `push $index; jmp markpatch_resolver_entry`,
  * by a caller that ran some original instructions of the region and then
- * marks (push %rsp) up to IM. Saves every register and the flags, lets
- * markpatch_resolve() (src/resolver.rs) decide, restores them all and
- * leaves one of two ways:
+ * marks (push %rsp) up to IM. A new call that ran every mark takes the
+ * fast path below (markplan::resolve::is_plain_new_call states its test).
+ * Any other caller goes on to the full path: it saves every register and
+ * the flags, lets markpatch_resolve() (src/resolver.rs) decide, restores
+ * them all and leaves one of two ways:
  *  - mode 0, a new call going to the hook: rsp = frame.new_sp where
  *    [new_sp] = the target, then RET. The flags are not live at a function's
  *    entry, and the return thunk may change them (call depth tracking).
