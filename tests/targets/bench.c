@@ -9,7 +9,8 @@
  * /sys/kernel/markpatch_bench/ (root only):
  *   measure  write "TARGET ROUNDS CALLS": ROUNDS rounds of CALLS direct calls
  *            of TARGET (mpb_tiny, mpb_medium, vfs_statfs: statfs of /tmp,
- *            or mpb_fn_N, N in 0..127), each round timed with ktime_get_ns();
+ *            or one of the 128 mpb_fn_DU, D in 1..16, U in 0..7), each
+ *            round timed with ktime_get_ns();
  *            read "TARGET median_ps=P min_ps=P max_ps=P rounds=R calls=C
  *            sink=S": picoseconds per call over the rounds.
  *   probe    write "kprobe NAME OFFSET" (a kprobe with a counting
@@ -62,7 +63,7 @@ static const u64 mpb_table[32] = {
 	0xd807aa98a3030242, 0x12835b0145706fbe, 0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2,
 };
 
-/* A medium function: a loop of a few hundred instructions. */
+/* A medium function: a loop of 32 steps, about 170 instructions. */
 static noinline u64 mpb_medium(u64 x)
 {
 	u64 h = x ^ 0xcbf29ce484222325;
