@@ -10,6 +10,7 @@
 #   make torture-compare  the direct method against markpatch, N boots each
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
 #   make bench      per-call cost against ftrace and kprobes, install cost, one boot
+#   make fresh-check  the README's two commands in a new Debian bookworm root
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -18,11 +19,14 @@ ROOT := $(CURDIR)
 KBUILD_VARS ?= LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-ifeq ($(KDIR),)
-KDIR := $(shell scripts/kernel-dir.sh)
+# The test kernel's directory depends on the installed linux-source-6.12
+# package, which `kernel` (through `setup`) may install first: KDIR is
+# expanded when a recipe runs, after its prerequisites, never at parse time.
+ifeq ($(origin KDIR),undefined)
+KDIR = $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench fresh-check clean crates-mk
 
 all: module
 
@@ -37,6 +41,7 @@ build/crates.mk: Cargo.lock Cargo.toml crates/markplan/Cargo.toml scripts/gen-de
 	@scripts/gen-deps.py $@
 
 module: $(MODULE_NEEDS) build/crates.mk
+	@test -d "$(KDIR)" || { echo "markpatch: no kernel build at '$(KDIR)'" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) modules
 
 check:
@@ -59,6 +64,9 @@ debug-check:
 
 bench:
 	@scripts/bench.sh
+
+fresh-check:
+	@scripts/fresh-check.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null
