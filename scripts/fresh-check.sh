@@ -30,7 +30,7 @@ debian_mirror() {
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk '
-			/^[ \t]*$/ { if (uri != "" && suite) { print uri; exit } uri = ""; suite = 0; next }
+			/^[ \t]*$/ { if (uri != "" && suite) exit; uri = ""; suite = 0; next }
 			/^URIs:/ { uri = $2 }
 			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") suite = 1 }
 			END { if (uri != "" && suite) print uri }
