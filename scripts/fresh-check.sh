@@ -74,6 +74,13 @@ mkdir -p "$root/opt/rust"
 cp -a "$sysroot/." "$root/opt/rust/" || die "cannot copy the Rust toolchain"
 for b in cargo rustc rustdoc; do ln -sf "/opt/rust/bin/$b" "$root/usr/local/bin/$b"; done
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The apt sources a Debian install has (bookworm, its updates and its
+# security suite), as this machine names them; debootstrap wrote only
+# bookworm itself.
+: > "$root/etc/apt/sources.list"
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+	[ -f "$f" ] && cp "$f" "$root$f"
+done
 git clone -q "$MARKPATCH_ROOT" "$root/root/markpatch" || die "git clone failed"
 commit=$(git -C "$root/root/markpatch" rev-parse --short HEAD)
 mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" \
