@@ -1,22 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The C <-> Rust boundary of markpatch.ko: functions defined in C and called
- * from Rust (declared again as `extern "C"` in the .rs file that uses each),
- * and Rust functions called from C.
+ * The C <-> Rust boundary of markpatch.ko, and the constants the assembly
+ * shares with Rust. This header is the one definition: Kbuild runs bindgen
+ * on it (build/bindings_generated.rs, included by src/bindings.rs), so the
+ * Rust side calls C through generated declarations, and src/bindings.rs
+ * checks at compile time that every function Rust defines for C has the
+ * signature declared here. src/runtime/entry.S and src/text/arena_space.S include
+ * it for the constants (the C declarations are hidden from assembly).
  */
 #ifndef MARKPATCH_GLUE_H
 #define MARKPATCH_GLUE_H
 
-#include <linux/types.h>
+/* How many patches may be installed at once: the size of the LIVE table. */
+#define MARKPATCH_MAX_PATCHES	512
+/* The executable arena (src/text/arena_space.S): stubs, pseudo-originals, thunks. */
+#define MARKPATCH_ARENA_SIZE	(128 * 1024)
 
-/* src/glue.c */
+/*
+ * struct Live (src/runtime/live.rs, #[repr(C)]): the fields the fast path
+ * in src/runtime/entry.S reads.
+ */
+#define MARKPATCH_LIVE_M		0
+#define MARKPATCH_LIVE_HOOK		8
+#define MARKPATCH_LIVE_CALLS		16
+#define MARKPATCH_LIVE_MODULE_RET	24
+
+/*
+ * struct HookConfig (src/hooks/config.rs, #[repr(C)]): the fields the
+ * trampolines and the fast path read, with r11 pointing at the config.
+ */
+#define MARKPATCH_HOOK_FAIL_VALUE	0
+#define MARKPATCH_HOOK_INFLIGHT		8
+#define MARKPATCH_HOOK_TARGET		16
+#define MARKPATCH_HOOK_ORIGINAL		24
+#define MARKPATCH_HOOK_FILTER_FUNC	32
+#define MARKPATCH_HOOK_FILTER_DATA	40
+
+/* Offsets in struct markpatch_frame (below), for src/runtime/entry.S. */
+#define MARKPATCH_FRAME_RFLAGS		120
+#define MARKPATCH_FRAME_NEW_SP		128
+#define MARKPATCH_FRAME_MODE		136
+#define MARKPATCH_FRAME_IRET_CS		152
+#define MARKPATCH_FRAME_IRET_SS		176
+#define MARKPATCH_FRAME_INDEX		184
+#define MARKPATCH_FRAME_EXIT		56	/* new_sp, mode and the five iret words */
+
+#ifndef __ASSEMBLY__
+
+#include <linux/types.h>
+#include "../include/markpatch.h"
+
+struct module;
+struct kobject;
+
+/* src/ksys/glue.c */
 bool markpatch_may_sleep(void);
-struct markpatch_probes;
-struct markpatch_probes *markpatch_probes_new(size_t cap);
-void markpatch_probes_free(struct markpatch_probes *s);
-int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsigned long *start,
-			    unsigned long *size, bool *fentry);
-int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr);
 int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
@@ -25,13 +63,36 @@ u64 markpatch_now_ns(void);
 void markpatch_run_on_fresh_stack(void (*fn)(void));
 void markpatch_synchronize_rcu_tasks(void);
 void markpatch_synchronize_rcu(void);
-struct module;
 bool markpatch_module_get(struct module *owner);
 void markpatch_module_put(struct module *owner);
+void markpatch_pin_self(void);
 int markpatch_read_text(void *dst, unsigned long addr, size_t len);
 int markpatch_call_atomic(int (*fn)(void *), void *data);
 
-/* src/text_poke.c */
+/* src/ksys/probes.c */
+struct markpatch_probes;
+struct markpatch_probes *markpatch_probes_new(size_t cap);
+void markpatch_probes_free(struct markpatch_probes *s);
+int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsigned long *start,
+			    unsigned long *size, bool *fentry);
+int markpatch_probes_addr(struct markpatch_probes *s, unsigned long addr);
+
+/* src/ksys/params.c */
+const char *markpatch_param_symbol(void);
+const char *markpatch_param_hook(void);
+unsigned int markpatch_param_install_delay_ms(void);
+bool markpatch_param_int3_writes(void);
+bool markpatch_param_naive_unsafe(void);
+
+/* src/ksys/module_notifier.c */
+int markpatch_module_notifier_register(void);
+void markpatch_module_notifier_unregister(void);
+bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address);
+
+/* src/ksys/alloc_shim.rs */
+size_t markpatch_heap_bytes(void);
+
+/* src/text/text_poke.c */
 struct markpatch_text_costs {
 	u64 writes;		/* writes made with interrupts masked */
 	u64 syncs;		/* serialising IPIs to every CPU */
@@ -41,34 +102,100 @@ struct markpatch_text_costs {
 	u64 held_max_ns;	/* the longest a CPU spent in the IPI's handler */
 };
 void markpatch_text_costs_take(struct markpatch_text_costs *out);
-void markpatch_sync_cores(void);
 int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *old, const void *new);
 int markpatch_text_copy(unsigned long addr, const void *old, const void *new, size_t len);
 void markpatch_text_flush_aliases(void);
 
-/* src/int3.c */
+/* src/text/arena_space.S */
+extern u8 markpatch_arena[MARKPATCH_ARENA_SIZE];
+
+/* src/runtime/entry.S, src/runtime/trampolines.S */
+void markpatch_resolver_entry(void);
+void markpatch_fail_trampoline(void);
+void markpatch_filter_trampoline(void);
+
+/*
+ * What markpatch_resolver_entry (src/runtime/entry.S) saves on the caller's
+ * stack, low to high, for markpatch_resolve() (src/runtime/resolver.rs).
+ */
+struct markpatch_frame {
+	u64 r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+	u64 rflags;
+	/* mode 0: the stack pointer to leave with; [new_sp] = where to go */
+	u64 new_sp;
+	/* 0: leave through RET via new_sp; 1: through IRETQ via the words below */
+	u64 mode;
+	u64 iret_rip, iret_cs, iret_rflags, iret_rsp, iret_ss;
+	/* pushed by the stub: the patch's index in the LIVE table */
+	u64 index;
+};
+_Static_assert(__builtin_offsetof(struct markpatch_frame, rflags) == MARKPATCH_FRAME_RFLAGS, "frame");
+_Static_assert(__builtin_offsetof(struct markpatch_frame, new_sp) == MARKPATCH_FRAME_NEW_SP, "frame");
+_Static_assert(__builtin_offsetof(struct markpatch_frame, mode) == MARKPATCH_FRAME_MODE, "frame");
+_Static_assert(__builtin_offsetof(struct markpatch_frame, iret_cs) == MARKPATCH_FRAME_IRET_CS, "frame");
+_Static_assert(__builtin_offsetof(struct markpatch_frame, iret_ss) == MARKPATCH_FRAME_IRET_SS, "frame");
+_Static_assert(__builtin_offsetof(struct markpatch_frame, index) == MARKPATCH_FRAME_INDEX, "frame");
+_Static_assert(MARKPATCH_FRAME_INDEX - MARKPATCH_FRAME_NEW_SP == MARKPATCH_FRAME_EXIT, "frame");
+
+/* src/runtime/resolver.rs: a caller reached a patch's stub. */
+void markpatch_resolve(struct markpatch_frame *frame);
+
+/* src/runtime/int3_notifier.c */
 int markpatch_int3_register(void);
 void markpatch_int3_unregister(void);
 
-/* src/module_going.c */
-int markpatch_module_notifier_register(void);
-bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address);
-void markpatch_module_notifier_unregister(void);
+/* src/runtime/int3.rs: a kernel int3 nobody else claimed. */
+bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);
 
-/* src/params.c */
-const char *markpatch_param_symbol(void);
-const char *markpatch_param_hook(void);
-unsigned int markpatch_param_install_delay_ms(void);
-bool markpatch_param_int3_writes(void);
-bool markpatch_param_naive_unsafe(void);
+/* src/hooks/api.rs, behind include/markpatch.h (src/hooks/api.c) */
+int markpatch_rust_register_hook(const char *name, markpatch_filter_fn fn, void *data,
+				 struct module *owner);
+int markpatch_rust_unregister_hook(const char *name);
 
-/* src/quota.c */
+/* src/ui/sysfs.c: /sys/kernel/markpatch/ and its patch/ directory */
+enum markpatch_attr {
+	MARKPATCH_ATTR_DECODE,
+	MARKPATCH_ATTR_PLAN,
+	MARKPATCH_ATTR_SURVEY,
+	MARKPATCH_ATTR_PATCHES,
+	MARKPATCH_ATTR_INSTALL,
+	MARKPATCH_ATTR_REVERT,
+	MARKPATCH_ATTR_STATS,
+	MARKPATCH_ATTR_TIMING,
+};
+enum markpatch_patch_attr {
+	MARKPATCH_PATCH_HOOK,
+	MARKPATCH_PATCH_STATE,
+	MARKPATCH_PATCH_CALLS,
+	MARKPATCH_PATCH_PARTIAL,
+	MARKPATCH_PATCH_TRAPS,
+	MARKPATCH_PATCH_CODE,
+};
+int markpatch_sysfs_create(void);
+void markpatch_sysfs_remove(void);
+struct kobject *markpatch_sysfs_dir(void);
+struct kobject *markpatch_sysfs_patch_add(const char *symbol);
+void markpatch_sysfs_patch_remove(struct kobject *dir);
+
+/* src/ui/sysfs.rs */
+ssize_t markpatch_sysfs_show(enum markpatch_attr attr, char *buf);
+ssize_t markpatch_sysfs_store(enum markpatch_attr attr, const char *buf, size_t len);
+ssize_t markpatch_patch_show(const char *symbol, enum markpatch_patch_attr attr, char *buf);
+
+/* src/ui/control.rs: a module is going away. */
+void markpatch_module_going(unsigned long text, unsigned int size, struct module *mod);
+
+/* src/scenarios/scenarios.c: the built-in hooks and their sysfs files */
+int markpatch_scenarios_register(void);
+void markpatch_scenarios_unregister(void);
+
+/* src/scenarios/quota.c, src/scenarios/scope.c */
 int markpatch_quota_register(void);
 void markpatch_quota_unregister(void);
-ssize_t markpatch_quota_show(char *buf);
-ssize_t markpatch_quota_store(const char *buf, size_t len);
+int markpatch_scope_register(void);
+void markpatch_scope_unregister(void);
 
-/* src/quota.rs */
+/* src/scenarios/quota.rs: the quota's decisions (markplan::quota) */
 #define MARKPATCH_QUOTA_ALLOW	0
 #define MARKPATCH_QUOTA_SHORTEN	1
 #define MARKPATCH_QUOTA_REFUSE	2
@@ -77,40 +204,5 @@ bool markpatch_quota_may_grow(u64 limit, u64 usage, u64 extra);
 bool markpatch_quota_statfs(u64 limit, u64 usage, u64 bsize, u64 *blocks, u64 *free);
 int markpatch_quota_parse(const char *buf, size_t len, u32 *uid, u64 *bytes, char *mnt, size_t mnt_len);
 
-/* src/scope.c */
-int markpatch_scope_register(void);
-
-/* src/builtin_hooks.c */
-int markpatch_builtin_hooks_register(void);
-ssize_t markpatch_scope_show(char *buf);
-ssize_t markpatch_scope_store(const char *buf, size_t len);
-
-/* src/hook_api.c, src/hook_api.rs */
-struct markpatch_call;
-int markpatch_rust_register_hook(const char *name, u64 (*fn)(const struct markpatch_call *), void *data,
-				 struct module *owner);
-
-/* src/sysfs_kobject.c */
-int markpatch_sysfs_create(void);
-void markpatch_sysfs_remove(void);
-void *markpatch_sysfs_patch_add(const char *symbol);
-void markpatch_sysfs_patch_remove(void *dir);
-
-/* src/entry.S */
-void markpatch_fail_trampoline(void);
-void markpatch_filter_trampoline(void);
-void markpatch_resolver_entry(void);
-
-/* src/resolver.rs */
-struct pt_regs;
-bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);
-
-/* src/control.rs */
-void markpatch_module_going(unsigned long text, unsigned int size, struct module *mod);
-
-/* src/sysfs.rs */
-ssize_t markpatch_sysfs_show(const char *attr, char *buf);
-ssize_t markpatch_sysfs_store(const char *attr, const char *buf, size_t len);
-ssize_t markpatch_patch_show(const char *symbol, const char *attr, char *buf);
-
+#endif /* __ASSEMBLY__ */
 #endif

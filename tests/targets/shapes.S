@@ -201,7 +201,7 @@ MPT_AT(mpt_call, .Lcall_im, 8)
 
 /*
  * mpt_ambiguous: I2 pushes the entry RSP, which is its own slot + 8: the
- * same value a mark leaves (DESIGN-NOTES "Counting marks"). M = 4.
+ * same value a mark leaves (docs/design.md, "Counting marks"). M = 4.
  *   I1 +4  [4,7)   mov %rsp,%rax
  *   I2 +7  [7,8)   push %rax                  (looks like a mark)
  *   I3 +8  [8,9)   push %rbx

@@ -19,6 +19,9 @@ use crate::refusal::Refusal;
 /// holds A + 8.
 pub const PUSH_RSP: u8 = 0x54;
 
+/// `int3`: the int3 protocol's first byte, and what free code space holds.
+pub const INT3: u8 = 0xcc;
+
 /// `jmp rel32`.
 pub const JMP_REL32: u8 = 0xe9;
 

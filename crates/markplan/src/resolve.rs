@@ -30,7 +30,7 @@
 //! ftrace and BPF trampolines), never a stack address, so the run cannot
 //! pass it. So c* is a consistent candidate, and the chosen c >= c*.
 //!
-//! DESIGN-NOTES.md says the static depths make exactly one candidate
+//! The first design notes said the static depths make exactly one candidate
 //! consistent. That is false: c > c* is consistent whenever the words
 //! c*..c-1 of the true frame are mark-like and the word at 8c + depth(K)
 //! holds a text address. Two ways this happens:

@@ -2,10 +2,28 @@
 //! patch table and jumps to the common resolver entry (all registers are
 //! still the caller's: nothing may be clobbered here).
 
-use crate::marks::rel32;
+use alloc::vec::Vec;
+
+use crate::marks::{rel32, INT3};
 
 /// `push $imm32` (sign-extended) + `jmp rel32`.
 pub const STUB_LEN: usize = 10;
+
+/// Where the pseudo-original starts in a patch's arena slot: the stub,
+/// int3 padding, then P, 16-byte aligned like a function.
+pub const SLOT_P_OFFSET: u64 = 16;
+const _: () = assert!(STUB_LEN as u64 <= SLOT_P_OFFSET);
+
+/// The bytes of a patch's arena slot: `stub`, int3 up to
+/// [`SLOT_P_OFFSET`], then the pseudo-original `p`. None when out of memory.
+pub fn slot_bytes(stub: &[u8; STUB_LEN], p: &[u8]) -> Option<Vec<u8>> {
+    let mut b = Vec::new();
+    b.try_reserve_exact(SLOT_P_OFFSET as usize + p.len()).ok()?;
+    b.extend_from_slice(stub);
+    b.resize(SLOT_P_OFFSET as usize, INT3);
+    b.extend_from_slice(p);
+    Some(b)
+}
 
 /// The stub's bytes at `stub_addr`: `push $index; jmp resolver_entry`.
 /// None when the index does not fit a positive imm32 or the entry is out of
@@ -36,5 +54,14 @@ mod tests {
         assert_eq!(insns[1].insn.near_branch_target(), entry);
         assert!(stub_bytes(at, 7, at.wrapping_sub(1 << 32)).is_none());
         assert!(stub_bytes(at, u32::MAX, entry).is_none());
+    }
+
+    #[test]
+    fn slot_holds_stub_padding_then_p() {
+        let stub = stub_bytes(0x1000, 3, 0x2000).unwrap();
+        let b = slot_bytes(&stub, &[0x90, 0xc3]).unwrap();
+        assert_eq!(&b[..STUB_LEN], &stub);
+        assert!(b[STUB_LEN..SLOT_P_OFFSET as usize].iter().all(|&x| x == INT3));
+        assert_eq!(&b[SLOT_P_OFFSET as usize..], &[0x90, 0xc3]);
     }
 }

@@ -268,7 +268,8 @@ fn continuation_equals_the_original_run() {
     }
 }
 
-/// The case DESIGN-NOTES.md claims cannot happen: `push %rax; xor; IM`
+/// The case the first design notes said cannot happen (docs/design.md,
+/// "Where the original design notes were wrong"): `push %rax; xor; IM`
 /// entered with rax == the entry RSP (its own slot + 8). After the push and
 /// one mark, and after two marks from the entry, the stacks are the same
 /// and both candidates check out. The resolver takes c = 2 (a new call);

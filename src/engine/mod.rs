@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The patching engine: the table of patches and the life of each, in
+//! process context, the caller holding the engine lock (crate::ui::control
+//! serialises every call). A patch's life, named as kprobes and livepatch
+//! name theirs:
+//!
+//!   plan     -> [`verdict`]: may the function be patched, and how
+//!   prepare  -> [`prepare`]: stub and pseudo-original in the arena, the
+//!               patch published in the LIVE table (state Installing)
+//!   arm      -> [`arm`]: IM, then IM-1..I1 rewritten (Installed)
+//!   disarm   -> [`disarm`]: the original bytes back (Reverting)
+//!   retire   -> [`retire`]: unlinked and freed once nothing can run it
+//!               (or kept for good: Abandoned)
+//!
+//! The direct method ([`direct`], tests only) replaces arm and disarm.
+//! What runs in a caller's context is crate::runtime. The correctness
+//! argument is docs/design.md.
+
+pub(crate) mod arm;
+pub(crate) mod cost;
+pub(crate) mod direct;
+pub(crate) mod disarm;
+pub(crate) mod insn_write;
+pub(crate) mod patch;
+pub(crate) mod prepare;
+pub(crate) mod retire;
+pub(crate) mod verdict;
+
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::str::CStr;
+use markplan::input::HookSpec;
+use markplan::plan::{Facts, MAX_REGION};
+use markplan::refusal::Refusal;
+
+use self::arm::ArmError;
+use self::cost::OpCost;
+use self::patch::{Method, Patch, State};
+use self::prepare::Request;
+use self::verdict::{Planned, Verdict};
+use crate::bindings;
+use crate::hooks::Registry;
+use crate::ksys::probes::Probes;
+use crate::ksys::symbol::{self, Function, Unresolved};
+use crate::ksys::wait;
+use crate::runtime::kernel_text::{CORE_TEXT, KERNEL_TEXT_ADDRESS, MODULE_TEXT_ADDRESS};
+use crate::runtime::live;
+use crate::text::{self, arena::ExecArena};
+
+/// The largest function read whole (for the planner's branch scan).
+const MAX_FUNCTION: usize = 256 * 1024;
+
+fn ibt() -> bool {
+    // SAFETY: reads a compile-time constant.
+    unsafe { bindings::markpatch_config_ibt() }
+}
+
+/// Why an install did not happen.
+pub(crate) enum Failure {
+    /// The function may not be patched: the verdict says why.
+    Refused(Verdict),
+    /// An errno, and the reason for dmesg.
+    Failed { err: Error, what: &'static str },
+}
+
+impl Failure {
+    pub(crate) fn new(err: Error, what: &'static str) -> Self {
+        Failure::Failed { err, what }
+    }
+
+    fn refused(r: Refusal) -> Self {
+        Failure::Refused(Verdict::Refused(r))
+    }
+
+    pub(crate) fn errno(&self) -> Error {
+        match self {
+            Failure::Refused(v) => v.errno().unwrap_or(EINVAL),
+            Failure::Failed { err, .. } => *err,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Failure::new(err, "failed")
+    }
+}
+
+impl From<kernel::alloc::AllocError> for Failure {
+    fn from(_: kernel::alloc::AllocError) -> Self {
+        Failure::new(ENOMEM, "out of memory")
+    }
+}
+
+/// What an install did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Installed {
+    /// A new patch, its region written.
+    New,
+    /// The function was patched already: its hook was replaced in place,
+    /// no code rewritten.
+    Replaced,
+}
+
+/// Every patch, and what making them needs.
+pub(crate) struct Engine {
+    arena: ExecArena,
+    patches: alloc::vec::Vec<KBox<Patch>>,
+    pub(crate) hooks: Registry,
+    /// search_exception_tables(), through an arena thunk.
+    search_exception_tables: u64,
+    /// What the last install and the last revert cost.
+    pub(crate) last_install: Option<OpCost>,
+    pub(crate) last_revert: Option<OpCost>,
+}
+
+impl Engine {
+    pub(crate) fn new() -> Result<Self> {
+        let mut arena = ExecArena::new()?;
+        KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"))?, Ordering::Release);
+        symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"))?, Ordering::Release);
+        MODULE_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("__module_text_address"))?, Ordering::Release);
+        let core_text = [kernel::c_str!("_stext"), kernel::c_str!("_etext")].map(symbol::kallsyms_address);
+        if let [Some(start), Some(end)] = core_text {
+            CORE_TEXT[0].store(start as u64, Ordering::Relaxed);
+            CORE_TEXT[1].store(end as u64, Ordering::Release);
+        }
+        let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
+        Ok(Engine {
+            arena,
+            patches: alloc::vec::Vec::new(),
+            hooks: Registry::new(),
+            search_exception_tables,
+            last_install: None,
+            last_revert: None,
+        })
+    }
+
+    pub(crate) fn patches(&self) -> impl Iterator<Item = &Patch> {
+        self.patches.iter().map(|p| &**p)
+    }
+
+    /// The patch on the function that starts at `start`.
+    pub(crate) fn find(&self, start: usize) -> Option<&Patch> {
+        self.patches().find(|p| p.func.start == start)
+    }
+
+    /// The patch installed under `name`.
+    pub(crate) fn find_name(&self, name: &CStr) -> Option<&Patch> {
+        self.patches().find(|p| p.name == name.as_bytes())
+    }
+
+    pub(crate) fn arena_used(&self) -> usize {
+        self.arena.used()
+    }
+
+    fn has_fixup(&self, addr: u64) -> bool {
+        // SAFETY: an arena thunk to search_exception_tables(unsigned long),
+        // which returns a pointer (NULL when there is no entry).
+        let f: extern "C" fn(u64) -> *const u8 = unsafe { core::mem::transmute(self.search_exception_tables as usize) };
+        !f(addr).is_null()
+    }
+
+    /// The verdict on `name` as it is in memory now, its kprobes checks
+    /// made in `probes` (removed with the set).
+    pub(crate) fn plan(&self, probes: &mut Probes, name: &CStr) -> Result<Planned> {
+        match probes.find(name) {
+            Ok(func) => self.plan_function(probes, func),
+            Err(Unresolved::Other(e)) if e == ENOMEM => Err(e),
+            Err(u) => Ok(Planned { func: None, code: alloc::vec::Vec::new(), verdict: Verdict::Unresolved(u) }),
+        }
+    }
+
+    fn plan_function(&self, probes: &mut Probes, func: Function) -> Result<Planned> {
+        let mut code = crate::vec_filled(func.size.min(MAX_FUNCTION), 0u8)?;
+        text::read(func.start as u64, &mut code)?;
+        let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
+        let verdict = match markplan::plan::plan(&code, func.start as u64, &facts) {
+            Err(r) => Verdict::Refused(r),
+            Ok(plan) => {
+                let mut addrs = [0usize; MAX_REGION];
+                for (k, a) in addrs.iter_mut().enumerate().take(plan.m()) {
+                    *a = (plan.addr + plan.insns[k].offset as u64) as usize;
+                }
+                match probes.check(&addrs[..plan.m()]) {
+                    Ok(()) => Verdict::Plannable(plan),
+                    Err((k, err)) => Verdict::KprobesRefuses { k, offset: plan.insns[k].offset, err },
+                }
+            }
+        };
+        Ok(Planned { func: Some(func), code, verdict })
+    }
+
+    /// Installs `spec` on `name`, or replaces the hook of its patch.
+    /// `on_staged` runs once the new patch is linked, before its first
+    /// write (the caller shows it to the user then).
+    pub(crate) fn install(
+        &mut self,
+        name: &CStr,
+        spec: HookSpec<'_>,
+        desc: &str,
+        on_staged: impl FnOnce(&Patch) -> Result,
+    ) -> Result<Installed, Failure> {
+        if let Some(i) = self.patches.iter().position(|p| p.name == name.as_bytes()) {
+            self.replace_hook(i, spec, desc)?;
+            return Ok(Installed::Replaced);
+        }
+        let start = cost::start();
+        // One set of kprobes for the lookup and the region's checks: one
+        // grace period, taken when the set is dropped, before any write.
+        let mut probes = Probes::new(1 + MAX_REGION).map_err(|e| Failure::new(e, "out of memory"))?;
+        let func = probes.find(name).map_err(|u| Failure::Refused(Verdict::Unresolved(u)))?;
+        if let Some(i) = self.patches.iter().position(|p| p.func.start == func.start) {
+            drop(probes);
+            self.replace_hook(i, spec, desc)?;
+            return Ok(Installed::Replaced);
+        }
+        let index = live::free_index().ok_or(Failure::new(ENOSPC, "patch table full"))?;
+        let planned = self.plan_function(&mut probes, func).map_err(|e| Failure::new(e, "cannot read the function"))?;
+        // Unregistering the probes waits for a grace period.
+        wait::timed(|| drop(probes));
+        // SAFETY: reads a module parameter.
+        let method = if unsafe { bindings::markpatch_param_naive_unsafe() } { Method::Direct } else { Method::Marks };
+        let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
+        let plan = match (planned.verdict, method) {
+            (v @ Verdict::KprobesRefuses { .. }, _) => return Err(Failure::Refused(v)),
+            (_, Method::Direct) => direct::plan(&planned.code, func.start as u64, &facts).map_err(Failure::refused)?,
+            (Verdict::Plannable(plan), Method::Marks) => plan,
+            (v, Method::Marks) => return Err(Failure::Refused(v)),
+        };
+        let m = plan.m();
+        self.patches.try_reserve(1).map_err(|_| Failure::new(ENOMEM, "out of memory"))?;
+        let request = Request { name, func, code: &planned.code, plan, index, method, spec, desc, ibt: ibt() };
+        let patch = prepare::prepare(&mut self.arena, &self.hooks, request)?;
+        let result = on_staged(&patch).map_err(|e| Failure::new(e, "cannot create its sysfs directory")).and_then(|()| {
+            match method {
+                Method::Marks => arm::arm(&patch).map_err(|e| self.arm_failed(&patch, e)),
+                Method::Direct => direct::arm(&patch).map_err(|e| Failure::new(e, "the direct method's write failed")),
+            }
+        });
+        text::flush_aliases();
+        match result {
+            Ok(write_ns) => {
+                patch.set_state(State::Installed);
+                self.patches.push(patch);
+                self.last_install = Some(OpCost::finish(cost::OpName::new(name.as_bytes()), m, self.patches.len() - 1, start, write_ns));
+                Ok(Installed::New)
+            }
+            Err(f) if patch.state() == State::Abandoned => {
+                self.patches.push(patch);
+                Err(f)
+            }
+            Err(f) => {
+                // Nothing was written, or all of it was undone (and the
+                // rollback waited for an RCU-tasks grace period).
+                let slot = retire::unlink(patch, method == Method::Marks);
+                self.arena.free(slot);
+                Err(f)
+            }
+        }
+    }
+
+    /// A failed arm: the failure to report, the patch abandoned when its
+    /// bytes could not be put back.
+    fn arm_failed(&self, patch: &Patch, e: ArmError) -> Failure {
+        match e {
+            ArmError::RolledBack(e) => Failure::new(e, "the code changed under us"),
+            ArmError::Stuck(e) => {
+                retire::abandon(patch, e);
+                Failure::new(e, "the code changed under us, and the rollback failed")
+            }
+        }
+    }
+
+    fn replace_hook(&mut self, i: usize, spec: HookSpec<'_>, desc: &str) -> Result<(), Failure> {
+        let patch = &mut self.patches[i];
+        if patch.state() == State::Abandoned {
+            return Err(Failure::new(EBUSY, "abandoned: its original bytes could not be restored"));
+        }
+        let cfg = self.hooks.make_config(spec, desc, patch.live.entries[0]).map_err(|e| Failure::new(e, "no such hook"))?;
+        patch.live.hook.store(core::ptr::from_ref(&*cfg).cast_mut(), Ordering::Release);
+        if let Some(old) = patch.cfg.replace(cfg) {
+            retire::retire_config(old);
+        }
+        Ok(())
+    }
+
+    /// Reverts the patch on `start` (ENOENT when there is none; EBUSY for
+    /// an abandoned one).
+    pub(crate) fn revert(&mut self, start: usize) -> Result {
+        let i = self.patches.iter().position(|p| p.func.start == start).ok_or(ENOENT)?;
+        if self.patches[i].state() == State::Abandoned {
+            return Err(EBUSY);
+        }
+        let patch = self.patches.remove(i);
+        self.revert_patch(patch)
+    }
+
+    fn revert_patch(&mut self, patch: KBox<Patch>) -> Result {
+        let start = cost::start();
+        patch.set_state(State::Reverting);
+        let restored = match patch.method {
+            Method::Marks => disarm::disarm(&patch, 0),
+            Method::Direct => direct::disarm(&patch),
+        };
+        let write_ns = cost::now_ns() - start.ns();
+        text::flush_aliases();
+        if let Err(e) = restored {
+            retire::abandon(&patch, e);
+            // Kept linked: in the table, for `patches` to show.
+            let _ = crate::try_push(&mut self.patches, patch).map_err(|_| {
+                pr_err!("out of memory: an abandoned patch is no longer listed\n");
+            });
+            return Err(e);
+        }
+        if patch.restored() {
+            pr_info!("{}: reverted; original bytes restored and verified\n", patch.name());
+        } else {
+            pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name());
+        }
+        let m = patch.plan.m();
+        let name = cost::OpName::new(&patch.name);
+        // disarm() waited for an RCU-tasks grace period after unpublishing
+        // the hook; the direct method's revert did not.
+        let quiesced = patch.method == Method::Marks;
+        let slot = retire::unlink(patch, quiesced);
+        self.arena.free(slot);
+        self.last_revert = Some(OpCost::finish(name, m, self.patches.len(), start, write_ns));
+        Ok(())
+    }
+
+    /// Reverts every patch on a function in [start, end); returns how many.
+    pub(crate) fn revert_range(&mut self, start: usize, end: usize) -> usize {
+        let mut n = 0;
+        while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start) && p.state() != State::Abandoned) {
+            let patch = self.patches.remove(i);
+            let _ = self.revert_patch(patch);
+            n += 1;
+        }
+        n
+    }
+
+    /// Reverts every patch (module unload; an abandoned patch pins the
+    /// module, so there is none then).
+    pub(crate) fn revert_all(&mut self) {
+        self.revert_range(0, usize::MAX);
+    }
+
+    /// Whether a patch uses the registered hook `name`.
+    pub(crate) fn hook_in_use(&self, name: &[u8]) -> bool {
+        self.patches().any(|p| p.hook_desc().as_bytes() == name)
+    }
+}

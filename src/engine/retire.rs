@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The end of a patch's life: unlink it and free it once no task can run
+//! its stub, pseudo-original or hook; or, when its bytes cannot be put
+//! back, keep it linked for good. docs/design.md, "Revert".
+
+use kernel::prelude::*;
+
+use super::patch::{Patch, State};
+use crate::bindings;
+use crate::hooks::{wait_idle, HookConfig};
+use crate::ksys::wait;
+use crate::runtime::live;
+use crate::text::arena::Slot;
+
+/// Waits until nothing can run `cfg` any more, then drops it.
+pub(super) fn retire_config(cfg: KBox<HookConfig>) {
+    // Callers that loaded the old pointer have entered its trampoline (and
+    // counted themselves in flight) or left.
+    wait::synchronize_rcu_tasks();
+    retire_quiesced_config(cfg);
+}
+
+/// Drops `cfg` once unpublished for an RCU-tasks grace period already:
+/// waits for its hook calls in flight, then for the last instructions of
+/// the trampolines after the count (and anything still in a stub or P).
+fn retire_quiesced_config(cfg: KBox<HookConfig>) {
+    wait_idle(&cfg);
+    wait::synchronize_rcu_tasks();
+    drop(cfg);
+}
+
+/// Unlinks a patch whose bytes are the originals again and frees it once no
+/// task can run its stub, P or hook; returns its arena slot, free to reuse
+/// now. `quiesced`: the hook was unpublished and an RCU-tasks grace period
+/// has passed since (crate::engine::disarm does both), so every caller that
+/// loaded it has entered its trampoline or left.
+pub(super) fn unlink(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
+    patch.end_progress();
+    live::unpublish(patch.index);
+    // int3 handlers (interrupts off) that saw the patch are done.
+    wait::synchronize_rcu();
+    match patch.cfg.take() {
+        Some(cfg) if quiesced => retire_quiesced_config(cfg),
+        Some(cfg) => retire_config(cfg),
+        None => wait::synchronize_rcu_tasks(),
+    }
+    let inconsistent = patch.live.inconsistent.load(core::sync::atomic::Ordering::Relaxed);
+    if inconsistent != 0 {
+        pr_err!("{}: {} stack(s) fit no mark count\n", patch.name(), inconsistent);
+    }
+    let Patch { slot, .. } = KBox::into_inner(patch);
+    slot
+}
+
+/// Keeps a patch whose original bytes could not be put back (someone else
+/// wrote the text meanwhile): callers may still reach its stub, P and int3
+/// handling, which live in markpatch's own text, so the patch stays linked
+/// and markpatch stays loaded until the next boot.
+pub(super) fn abandon(patch: &Patch, e: Error) {
+    patch.set_state(State::Abandoned);
+    // SAFETY: takes a reference on this module, never dropped.
+    unsafe { bindings::markpatch_pin_self() };
+    pr_err!(
+        "{}: cannot restore the original bytes (errno {}); the patch stays linked and markpatch stays loaded\n",
+        patch.name(),
+        e.to_errno()
+    );
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Finding a kernel function by its kallsyms name (kallsyms_lookup_name,
+//! through an arena thunk), without touching kprobes. crate::ksys::probes
+//! finds one through kprobes, which also says whether it may be patched.
+
+use kernel::ffi::c_ulong;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use markplan::input::SYMBOL_MAX;
+
+use super::probes::Probes;
+use crate::bindings;
+use crate::runtime::kernel_text::is_text;
+
+/// kallsyms_lookup_name(), through an arena thunk (it is not exported; its
+/// address comes from a kprobe once, at load). 0 until then.
+pub(crate) static KALLSYMS_LOOKUP_NAME: AtomicU64 = AtomicU64::new(0);
+
+/// A function's address range as kallsyms knows it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Function {
+    pub(crate) start: usize,
+    pub(crate) size: usize,
+    /// Whether it has the ftrace fentry NOP (kprobes probes it via ftrace).
+    pub(crate) fentry: bool,
+}
+
+/// Why a name is not a function markpatch may look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unresolved {
+    /// kallsyms has no such name.
+    NoSuchSymbol,
+    /// The name is not in live text: data, or an `__init` function whose
+    /// code was freed after boot.
+    NotLiveText,
+    /// kprobes refuses it: blacklisted, noinstr or entry code.
+    Forbidden,
+    /// Anything else, with the kernel's errno.
+    Other(Error),
+}
+
+impl Unresolved {
+    /// The errno a control file reports.
+    pub(crate) fn errno(self) -> Error {
+        match self {
+            Unresolved::NoSuchSymbol => ENOENT,
+            Unresolved::NotLiveText | Unresolved::Forbidden => crate::ksys::errno::EOPNOTSUPP(),
+            Unresolved::Other(e) => e,
+        }
+    }
+
+    /// A short reason, as the `survey` file groups them.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Unresolved::NoSuchSymbol => "no-such-symbol",
+            Unresolved::NotLiveText => "not-live-text",
+            Unresolved::Forbidden => "kprobes-forbidden",
+            Unresolved::Other(_) => "kprobes-error",
+        }
+    }
+}
+
+impl Unresolved {
+    /// The reason, for a dmesg line.
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            Unresolved::NoSuchSymbol => "no such symbol",
+            Unresolved::NotLiveText => "not in live kernel text (data, or __init code freed after boot)",
+            Unresolved::Forbidden => "kprobes forbids it (blacklisted, noinstr or entry code)",
+            Unresolved::Other(_) => "kprobes refuses it",
+        }
+    }
+}
+
+impl core::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Unresolved::Other(e) => write!(f, "{} (errno {})", self.what(), e.to_errno()),
+            _ => f.write_str(self.what()),
+        }
+    }
+}
+
+/// The address kallsyms has for `name` (any symbol, text or not); None
+/// when it has none or before the load-time thunk exists.
+pub(crate) fn kallsyms_address(name: &CStr) -> Option<usize> {
+    let f = KALLSYMS_LOOKUP_NAME.load(Ordering::Acquire);
+    if f == 0 {
+        return None;
+    }
+    // SAFETY: `f` is a thunk (ENDBR; jmp kallsyms_lookup_name) in the arena,
+    // kept until unload; kallsyms_lookup_name takes a NUL-terminated name
+    // and returns an address (0 when unknown), in process context.
+    let f: extern "C" fn(*const u8) -> usize = unsafe { core::mem::transmute(f as usize) };
+    let addr = f(name.as_char_ptr().cast());
+    (addr != 0).then_some(addr)
+}
+
+/// Finds the function `name` without touching kprobes (a lookup must not
+/// disturb other probes; registering even a disabled probe revives another
+/// user's optimized probe that is on its way out): kallsyms, then a check
+/// that it is live text. `fentry` is not known here (false). Before the
+/// load-time thunk exists, it asks kprobes ([`Probes::find`]).
+pub(crate) fn find(name: &CStr) -> core::result::Result<Function, Unresolved> {
+    if KALLSYMS_LOOKUP_NAME.load(Ordering::Acquire) == 0 {
+        return Probes::new(1).map_err(Unresolved::Other)?.find(name);
+    }
+    let addr = kallsyms_address(name).ok_or(Unresolved::NoSuchSymbol)?;
+    if !is_text(addr as u64) {
+        return Err(Unresolved::NotLiveText);
+    }
+    extent(addr).ok_or(Unresolved::NoSuchSymbol)
+}
+
+/// The function kallsyms says `addr` is in (`fentry` unknown: false).
+pub(crate) fn extent(addr: usize) -> Option<Function> {
+    let (mut start, mut size): (c_ulong, c_ulong) = (0, 0);
+    // SAFETY: plain kallsyms lookup; the out pointers are valid for writes.
+    if unsafe { bindings::markpatch_symbol_extent(addr as c_ulong, &mut start, &mut size) } < 0 {
+        return None;
+    }
+    Some(Function { start: start as usize, size: size as usize, fentry: false })
+}
+
+/// A symbol name with its terminating NUL, as kallsyms and kprobes take it.
+pub(crate) struct SymbolName {
+    buf: [u8; SYMBOL_MAX + 1],
+    len: usize,
+}
+
+impl SymbolName {
+    /// EINVAL when `name` is longer than [`SYMBOL_MAX`] or holds a NUL.
+    pub(crate) fn new(name: &[u8]) -> Result<Self> {
+        if name.len() > SYMBOL_MAX || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        let mut buf = [0u8; SYMBOL_MAX + 1];
+        buf[..name.len()].copy_from_slice(name);
+        Ok(SymbolName { buf, len: name.len() })
+    }
+
+    /// No name.
+    pub(crate) const fn empty() -> Self {
+        SymbolName { buf: [0; SYMBOL_MAX + 1], len: 0 }
+    }
+
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        // The constructors leave exactly one NUL, at `len`.
+        CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(kernel::c_str!(""))
+    }
+}

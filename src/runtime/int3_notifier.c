@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The int3 half of markpatch: instructions that straddle an aligned 16-byte
+ * window are rewritten with the kernel's three-step int3 protocol, and a
+ * revert puts int3 over every instruction of the region first. A CPU that
+ * reaches one of those int3s lands here (do_int3 calls the die chain after
+ * kprobes); src/runtime/int3.rs decides where it goes on.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kdebug.h>
+#include <linux/notifier.h>
+#include <linux/ptrace.h>
+
+#include "../glue.h"
+
+static int markpatch_die(struct notifier_block *nb, unsigned long val, void *data)
+{
+	struct die_args *args = data;
+
+	if (val != DIE_INT3 || user_mode(args->regs))
+		return NOTIFY_DONE;
+	/* regs->ip is past the int3; the resolver moves ip and sp. */
+	if (markpatch_int3(&args->regs->ip, &args->regs->sp, args->regs->bp))
+		return NOTIFY_STOP;
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block markpatch_die_nb = {
+	.notifier_call = markpatch_die,
+	/* after kprobes' own handling, before debuggers */
+	.priority = 0,
+};
+
+int markpatch_int3_register(void)
+{
+	return register_die_notifier(&markpatch_die_nb);
+}
+
+void markpatch_int3_unregister(void)
+{
+	unregister_die_notifier(&markpatch_die_nb);
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Is this address kernel or module text? The resolver asks it of every
+//! candidate return address. kernel_text_address() and
+//! __module_text_address() are not exported: they are called through arena
+//! thunks made at load (crate::text::arena), and core text [_stext, _etext)
+//! is known without a call, for the fast path (entry.S).
+
+use kernel::ffi::c_ulong;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::bindings;
+
+/// [_stext, _etext), set at load: the fast path (entry.S) takes a return
+/// address there for text without asking kernel_text_address().
+#[export_name = "markpatch_core_text"]
+pub(crate) static CORE_TEXT: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// kernel_text_address(), through an arena thunk.
+pub(crate) static KERNEL_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+/// __module_text_address(), through an arena thunk.
+pub(crate) static MODULE_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether `addr` is in [_stext, _etext).
+pub(crate) fn in_core_text(addr: u64) -> bool {
+    let [start, end] = [&CORE_TEXT[0], &CORE_TEXT[1]].map(|a| a.load(Ordering::Relaxed));
+    (start..end).contains(&addr)
+}
+
+/// Whether `addr` is live kernel or module text (false until the thunk is
+/// made at load).
+pub(crate) fn is_text(addr: u64) -> bool {
+    let f = KERNEL_TEXT_ADDRESS.load(Ordering::Relaxed);
+    if f == 0 {
+        return false;
+    }
+    // SAFETY: `f` is a thunk (ENDBR; jmp kernel_text_address) in the arena,
+    // written at load and kept until unload; kernel_text_address takes an
+    // unsigned long and returns int, and is safe in any context.
+    let f: extern "C" fn(c_ulong) -> i32 = unsafe { core::mem::transmute(f as usize) };
+    f(addr as c_ulong) != 0
+}
+
+/// Whether `addr` is in the text of a module that is live (not coming, not
+/// going), asked through the __module_text_address thunk.
+pub(crate) fn in_live_module_text(addr: u64) -> bool {
+    let f = MODULE_TEXT_ADDRESS.load(Ordering::Relaxed);
+    // SAFETY: `f` is a thunk (ENDBR; jmp __module_text_address) in the
+    // arena, kept until unload; the C side calls it with preemption off and
+    // reads the module's state and text range.
+    f != 0 && unsafe { bindings::markpatch_module_text_live(addr as c_ulong, f as c_ulong) }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The decisions of the quota hooks (quota.c), made by markplan::quota,
+//! exported to C.
+
+use kernel::ffi::c_char;
+use markplan::quota::{self, WriteVerdict};
+
+use crate::bindings::{self, same_signature};
+
+const ALLOW: i32 = bindings::MARKPATCH_QUOTA_ALLOW as i32;
+const SHORTEN: i32 = bindings::MARKPATCH_QUOTA_SHORTEN as i32;
+const REFUSE: i32 = bindings::MARKPATCH_QUOTA_REFUSE as i32;
+
+/// A write of `count` bytes at `pos` (see [`quota::write`]); for SHORTEN,
+/// `*n` is how many bytes may be written.
+#[no_mangle]
+extern "C" fn markpatch_quota_write(limit: u64, usage: u64, charge: u64, pos: u64, count: u64, n: *mut u64) -> i32 {
+    match quota::write(limit, usage, charge, pos, count) {
+        WriteVerdict::Allow => ALLOW,
+        WriteVerdict::Shorten(m) => {
+            // SAFETY: quota.c passes a pointer to its own u64.
+            unsafe { *n = m };
+            SHORTEN
+        }
+        WriteVerdict::Refuse => REFUSE,
+    }
+}
+
+#[no_mangle]
+extern "C" fn markpatch_quota_may_grow(limit: u64, usage: u64, extra: u64) -> bool {
+    quota::may_grow(limit, usage, extra)
+}
+
+/// The limit and what is left of it in blocks of `bsize`; false when
+/// `bsize` is 0.
+#[no_mangle]
+extern "C" fn markpatch_quota_statfs(limit: u64, usage: u64, bsize: u64, blocks: *mut u64, free: *mut u64) -> bool {
+    match quota::statfs_view(limit, usage, bsize) {
+        Some((b, f)) => {
+            // SAFETY: quota.c passes pointers to its own u64s.
+            unsafe { (*blocks, *free) = (b, f) };
+            true
+        }
+        None => false,
+    }
+}
+
+/// Parses a `quota` write into `uid`, `bytes` and the NUL-terminated mount
+/// point in `mnt` (`mnt_len` bytes). 0, or -EINVAL.
+#[no_mangle]
+extern "C" fn markpatch_quota_parse(
+    input: *const c_char,
+    len: usize,
+    uid: *mut u32,
+    bytes: *mut u64,
+    mnt: *mut c_char,
+    mnt_len: usize,
+) -> i32 {
+    // SAFETY: sysfs passes `len` readable bytes.
+    let input = unsafe { core::slice::from_raw_parts(input.cast::<u8>(), len) };
+    // SAFETY: the caller's buffer holds `mnt_len` bytes.
+    let out = unsafe { core::slice::from_raw_parts_mut(mnt.cast::<u8>(), mnt_len) };
+    let Some(limit) = quota::parse_limit(input) else {
+        return kernel::error::code::EINVAL.to_errno();
+    };
+    let m = limit.mountpoint.as_bytes();
+    if m.len() >= out.len() {
+        return kernel::error::code::EINVAL.to_errno();
+    }
+    out[..m.len()].copy_from_slice(m);
+    out[m.len()] = 0;
+    // SAFETY: quota.c passes pointers to its own variables.
+    unsafe { (*uid, *bytes) = (limit.uid, limit.bytes) };
+    0
+}
+
+same_signature!(bindings::markpatch_quota_write, markpatch_quota_write);
+same_signature!(bindings::markpatch_quota_may_grow, markpatch_quota_may_grow);
+same_signature!(bindings::markpatch_quota_statfs, markpatch_quota_statfs);
+same_signature!(bindings::markpatch_quota_parse, markpatch_quota_parse);

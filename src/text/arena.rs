@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The executable arena: MARKPATCH_ARENA_SIZE bytes of this module's own
+//! text (arena_space.S), within +-2 GB of every kernel and module function,
+//! holding each patch's stub and pseudo-original. Module text is read-only
+//! once loaded, so it is written like any other text (crate::text). Free
+//! space holds int3.
+//!
+//! It also holds direct-jump thunks to kernel functions that are not
+//! exported: an indirect call to such a function would fault under IBT (it
+//! has no ENDBR), while the thunk starts with ENDBR and reaches the
+//! function with a direct `jmp`.
+
+use kernel::prelude::*;
+use kernel::str::CStr;
+use markplan::arena::Arena as Granules;
+use markplan::marks::INT3;
+
+use crate::bindings;
+use crate::ksys::symbol;
+use crate::text;
+
+/// Free-space bookkeeping; the caller serialises access (the engine lock).
+pub(crate) struct ExecArena {
+    granules: Granules,
+}
+
+/// A piece of the arena, owned: given back with [`ExecArena::free`] once
+/// no CPU can execute it, or kept for as long as the module lives (a
+/// patch that could not be reverted). Neither `Copy` nor `Clone`.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    addr: u64,
+    len: usize,
+}
+
+impl Slot {
+    pub(crate) fn addr(&self) -> u64 {
+        self.addr
+    }
+}
+
+fn base() -> u64 {
+    // Only the symbol's address is taken (no read).
+    core::ptr::addr_of!(bindings::markpatch_arena) as u64
+}
+
+const SIZE: usize = bindings::usize_of(bindings::MARKPATCH_ARENA_SIZE);
+
+impl ExecArena {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(ExecArena { granules: Granules::new(SIZE).ok_or(ENOMEM)? })
+    }
+
+    /// Reserves `len` bytes (still int3).
+    pub(crate) fn alloc(&mut self, len: usize) -> Result<Slot> {
+        let off = self.granules.alloc(len).ok_or(ENOSPC)?;
+        Ok(Slot { addr: base() + off as u64, len })
+    }
+
+    /// Writes `code` at the start of `slot`, which must still be int3.
+    pub(crate) fn fill(&self, slot: &Slot, code: &[u8]) -> Result {
+        if code.len() > slot.len {
+            return Err(EINVAL);
+        }
+        let int3s = crate::vec_filled(code.len(), INT3)?;
+        text::copy_bytes(slot.addr, &int3s, code)
+    }
+
+    /// Gives `slot` back, refilled with int3. The caller guarantees that
+    /// no CPU can still execute it.
+    pub(crate) fn free(&mut self, slot: Slot) {
+        let ok = (|| -> Result {
+            let mut current = crate::vec_filled(slot.len, 0)?;
+            let int3s = crate::vec_filled(slot.len, INT3)?;
+            text::read(slot.addr, &mut current)?;
+            text::copy_bytes(slot.addr, &current, &int3s)
+        })();
+        if ok.is_err() {
+            pr_warn!("arena: could not poison a freed slot at {:#x}\n", slot.addr);
+        }
+        self.granules.free((slot.addr - base()) as usize, slot.len);
+    }
+
+    /// Bytes in use.
+    pub(crate) fn used(&self) -> usize {
+        self.granules.used_bytes()
+    }
+
+    /// A callable thunk to the unexported kernel function `name`, kept
+    /// until unload.
+    pub(crate) fn thunk(&mut self, name: &CStr) -> Result<u64> {
+        let func = symbol::find(name).map_err(symbol::Unresolved::errno)?;
+        let slot = self.alloc(16)?;
+        let mut code = [0u8; 9];
+        code[..4].copy_from_slice(&markplan::plan::ENDBR64);
+        let jmp = markplan::marks::jmp_bytes(slot.addr + 4, 5, func.start as u64).ok_or(ERANGE)?;
+        code[4..].copy_from_slice(&jmp);
+        self.fill(&slot, &code)?;
+        Ok(slot.addr)
+    }
+}

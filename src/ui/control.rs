@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control files of /sys/kernel/markpatch/: plan, install, revert,
+//! patches, stats, timing and the per-patch directories. Each write that
+//! fails says why in one dmesg line and returns the errno.
+
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::str::CStr;
+use markplan::input::{parse_install, parse_symbol, HookSpec};
+
+use crate::bindings::{self, markpatch_patch_attr as patch_attr, same_signature};
+use crate::engine::patch::State;
+use crate::engine::verdict::Verdict;
+use crate::engine::{Engine, Failure, Installed};
+use crate::ksys::probes::Probes;
+use crate::ksys::symbol::{self, SymbolName, Unresolved};
+use crate::ui::report;
+use crate::ui::sysfs::{PageWriter, PatchDir, Report};
+use crate::Shared;
+
+/// The engine and the sysfs directories of its patches (kept apart so that
+/// a directory is removed only after the lock is dropped).
+pub(crate) struct Control {
+    pub(crate) engine: Engine,
+    dirs: alloc::vec::Vec<(usize, PatchDir)>,
+    /// Set at unload: no new installs.
+    closing: bool,
+}
+
+impl Control {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Control { engine, dirs: alloc::vec::Vec::new(), closing: false }
+    }
+
+    /// Takes the directory of the patch on `start` out of the table; drop
+    /// it after the lock.
+    fn take_dir(&mut self, start: usize) -> Option<PatchDir> {
+        let i = self.dirs.iter().position(|(s, _)| *s == start)?;
+        Some(self.dirs.swap_remove(i).1)
+    }
+}
+
+fn full(_: core::fmt::Error) -> Error {
+    EFBIG
+}
+
+/// The one dmesg line of a refusal: "<op>: <name>: refused: <why>".
+fn log_refusal(op: &str, name: &str, v: &Verdict) {
+    pr_info!("{}: {}: {}\n", op, name, v.reason());
+}
+
+/// A write to `plan`: plans the function once and keeps the report for
+/// reads (a refused plan too, with the errno for the write). A write that
+/// names no function keeps the last report.
+pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
+    let mut sel = crate::ui::decode::Selected::empty();
+    sel.set(input, "plan")?;
+    let name = sel.name().to_str().unwrap_or("?");
+    let mut out = Report::new();
+    let errno = {
+        let ctl = shared.control.lock();
+        let mut probes = Probes::new(1 + markplan::plan::MAX_REGION)?;
+        let planned = ctl.engine.plan(&mut probes, sel.name())?;
+        report::plan(&mut out, name, &planned).map_err(|_| ENOMEM)?;
+        if planned.verdict.errno().is_some() {
+            log_refusal("plan", name, &planned.verdict);
+        }
+        planned.verdict.errno()
+    };
+    out.check_fits()?;
+    *shared.plan.lock() = out;
+    errno.map_or(Ok(()), Err)
+}
+
+/// Installs at load (the symbol= and hook= parameters) or from `install`.
+pub(crate) fn install(shared: &Shared, name: &str, hook: &str) -> Result {
+    let spec = markplan::input::parse_hook(hook).map_err(|e| {
+        pr_info!("install: {}: {}\n", name, e);
+        EINVAL
+    })?;
+    install_spec(shared, name, spec, hook)
+}
+
+fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> Result {
+    let name_c = SymbolName::new(name.as_bytes())?;
+    let c = name_c.as_cstr();
+    let mut guard = shared.control.lock();
+    let ctl = &mut *guard;
+    if ctl.closing {
+        return Err(ENODEV);
+    }
+    // The patch's directory appears once it is linked, so that its state
+    // can be read while its instructions are written.
+    let mut staged_dir = None;
+    let result = ctl.engine.install(c, spec, desc, |p| {
+        staged_dir = Some((p.func.start, PatchDir::create(c)?));
+        Ok(())
+    });
+    let failed_dir = match result {
+        Ok(Installed::Replaced) => {
+            pr_info!("{}: replaced hook with {} (no code rewritten)\n", name, desc);
+            None
+        }
+        Ok(Installed::New) => {
+            let p = ctl.engine.find_name(c).ok_or(EINVAL)?;
+            pr_info!("{}: installed hook {} (M={}, stub {:#x}, P {:#x})\n", name, desc, p.plan.m(), p.stub_addr, p.p_addr);
+            if let Some(dir) = staged_dir.take() {
+                crate::try_push(&mut ctl.dirs, dir)?;
+            }
+            None
+        }
+        Err(ref f) => {
+            match f {
+                Failure::Refused(v) => log_refusal("install", name, v),
+                Failure::Failed { err, what } => pr_info!("install: {}: {} (errno {})\n", name, what, err.to_errno()),
+            }
+            // An abandoned patch stays listed, with its directory.
+            let abandoned = ctl.engine.find_name(c).is_some_and(|p| p.state() == State::Abandoned);
+            match staged_dir.take() {
+                Some(dir) if abandoned && ctl.dirs.try_reserve(1).is_ok() => {
+                    ctl.dirs.push(dir);
+                    None
+                }
+                dir => dir.map(|(_, d)| d),
+            }
+        }
+    };
+    drop(guard);
+    drop(failed_dir);
+    result.map(|_| ()).map_err(|f| f.errno())
+}
+
+pub(crate) fn store_install(shared: &Shared, input: &[u8]) -> Result {
+    let (name, spec) = parse_install(input).map_err(|e| {
+        pr_info!("install: {}\n", e);
+        EINVAL
+    })?;
+    let line = input.strip_suffix(b"\n").unwrap_or(input);
+    let desc = line.rsplit(|&b| b == b' ' || b == b'\t').next().unwrap_or(b"?");
+    install_spec(shared, name, spec, core::str::from_utf8(desc).unwrap_or("?"))
+}
+
+/// The start of the patched function `c` names: its own name, or another
+/// name of it.
+fn patched_start(engine: &Engine, name: &str, c: &CStr) -> Result<usize> {
+    if let Some(p) = engine.find_name(c) {
+        return Ok(p.func.start);
+    }
+    let start = symbol::find(c)
+        .map_err(|u| {
+            pr_info!("revert: {}: {}\n", name, u);
+            u.errno()
+        })?
+        .start;
+    if engine.find(start).is_none() {
+        pr_info!("revert: {}: not patched\n", name);
+        return Err(ENOENT);
+    }
+    Ok(start)
+}
+
+pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
+    let name = parse_symbol(input).map_err(|e| {
+        pr_info!("revert: {}\n", e);
+        EINVAL
+    })?;
+    let name_c = SymbolName::new(name.as_bytes())?;
+    let dir = {
+        let mut ctl = shared.control.lock();
+        let start = patched_start(&ctl.engine, name, name_c.as_cstr())?;
+        if let Err(e) = ctl.engine.revert(start) {
+            if e == EBUSY {
+                pr_info!("revert: {}: abandoned: its original bytes could not be restored\n", name);
+            }
+            return Err(e);
+        }
+        ctl.take_dir(start)
+    };
+    drop(dir);
+    Ok(())
+}
+
+/// Reverts everything and refuses new installs (module unload).
+pub(crate) fn shutdown(shared: &Shared) {
+    let dirs = {
+        let mut ctl = shared.control.lock();
+        ctl.closing = true;
+        ctl.engine.revert_all();
+        core::mem::take(&mut ctl.dirs)
+    };
+    drop(dirs);
+}
+
+pub(crate) fn show_patches(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    for p in ctl.engine.patches() {
+        writeln!(
+            w,
+            "{} {} {} {} {}",
+            p.name(),
+            p.hook_desc(),
+            p.state().name(),
+            p.live.calls.load(Ordering::Relaxed),
+            p.live.partial.load(Ordering::Relaxed)
+        )
+        .map_err(full)?;
+    }
+    Ok(())
+}
+
+/// Bytes the module's Rust code holds on the heap through `alloc` (plans,
+/// pseudo-originals, names, iced-x86's tables).
+fn heap_bytes() -> usize {
+    // SAFETY: reads an atomic counter (src/ksys/alloc_shim.rs).
+    unsafe { bindings::markpatch_heap_bytes() }
+}
+
+pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    writeln!(w, "patches {}", ctl.engine.patches().count()).map_err(full)?;
+    writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
+    writeln!(w, "heap_bytes {}", heap_bytes()).map_err(full)?;
+    Ok(())
+}
+
+/// The `timing` file: the last install and the last revert (crate::engine::cost).
+pub(crate) fn show_timing(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
+    let ctl = shared.control.lock();
+    if let Some(c) = &ctl.engine.last_install {
+        c.write_line("install", w).map_err(full)?;
+    }
+    if let Some(c) = &ctl.engine.last_revert {
+        c.write_line("revert", w).map_err(full)?;
+    }
+    Ok(())
+}
+
+/// A read of /sys/kernel/markpatch/patch/<symbol>/<attr>. `state` is read
+/// without waiting for the engine lock, which an install or a revert holds
+/// while it writes: it shows `installing` and `reverting` then.
+pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, id: patch_attr::Type, w: &mut PageWriter<'_>) -> Result {
+    if id == patch_attr::MARKPATCH_PATCH_STATE {
+        if let Some(state) = crate::engine::patch::in_progress(symbol) {
+            return writeln!(w, "{}", state.name()).map_err(full);
+        }
+    }
+    let ctl = shared.control.lock();
+    let start = symbol::find(symbol).map_err(Unresolved::errno)?.start;
+    let p = ctl.engine.find(start).ok_or(ENOENT)?;
+    let live = &p.live;
+    match id {
+        patch_attr::MARKPATCH_PATCH_HOOK => writeln!(w, "{}", p.hook_desc()),
+        patch_attr::MARKPATCH_PATCH_STATE => writeln!(w, "{}", p.state().name()),
+        patch_attr::MARKPATCH_PATCH_CALLS => writeln!(w, "{}", live.calls.load(Ordering::Relaxed)),
+        patch_attr::MARKPATCH_PATCH_PARTIAL => writeln!(w, "{}", live.partial.load(Ordering::Relaxed)),
+        patch_attr::MARKPATCH_PATCH_TRAPS => writeln!(w, "{}", live.traps.load(Ordering::Relaxed)),
+        patch_attr::MARKPATCH_PATCH_CODE => report::code(w, p),
+        _ => return Err(ENOENT),
+    }
+    .map_err(full)
+}
+
+/// Called by the module notifier (src/ksys/module_notifier.c) when a module
+/// goes away: reverts every patch on its text, and forgets hooks it
+/// registered.
+#[no_mangle]
+extern "C" fn markpatch_module_going(text: kernel::ffi::c_ulong, size: kernel::ffi::c_uint, module: *mut bindings::module) {
+    let (start, end) = (text as usize, text as usize + size as usize);
+    crate::ui::sysfs::with_shared(|shared| {
+        let dirs = {
+            let mut ctl = shared.control.lock();
+            crate::runtime::live::forget_module_callers(start as u64, end as u64);
+            let n = ctl.engine.revert_range(start, end);
+            if n > 0 {
+                pr_info!("reverted {} patch(es) on a module that is going away\n", n);
+            }
+            ctl.engine.hooks.forget_owner(module);
+            let mut gone = alloc::vec::Vec::new();
+            let mut i = 0;
+            while i < ctl.dirs.len() {
+                if (start..end).contains(&ctl.dirs[i].0) && ctl.engine.find(ctl.dirs[i].0).is_none() && gone.try_reserve(1).is_ok() {
+                    gone.push(ctl.dirs.swap_remove(i));
+                    continue;
+                }
+                i += 1;
+            }
+            gone
+        };
+        drop(dirs);
+        Ok(0)
+    });
+}
+same_signature!(bindings::markpatch_module_going, markpatch_module_going);

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! /sys/kernel/markpatch/decode: write a function's name, read its first
+//! instructions as they are in memory now (offset, length, bytes, text).
+
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::Mutex;
+use markplan::input::parse_symbol;
+
+use crate::ksys::errno;
+use crate::ksys::symbol::{self, SymbolName, Unresolved};
+use crate::text;
+use crate::ui::sysfs::PageWriter;
+
+/// How much of a function the listing decodes at most.
+const MAX_INSNS: usize = 16;
+const MAX_BYTES: usize = 16 * 15;
+
+/// The function whose start `decode` shows (or `plan` plans).
+pub(crate) struct Selected {
+    name: SymbolName,
+}
+
+impl Selected {
+    /// Nothing selected yet.
+    pub(crate) fn empty() -> Self {
+        Selected { name: SymbolName::empty() }
+    }
+
+    /// Selects `name`; the name must resolve to a function.
+    pub(crate) fn new(name: &[u8]) -> Result<Self> {
+        let mut s = Selected::empty();
+        s.set(name, "decode")?;
+        Ok(s)
+    }
+
+    /// Selects the function a write names; `file` prefixes dmesg reasons.
+    pub(crate) fn set(&mut self, input: &[u8], file: &str) -> Result {
+        let name = parse_symbol(input).map_err(|e| {
+            pr_info!("{}: {}\n", file, e);
+            EINVAL
+        })?;
+        let selected = SymbolName::new(name.as_bytes())?;
+        symbol::find(selected.as_cstr()).map_err(|u| {
+            pr_info!("{}: {}: {}\n", file, name, u);
+            u.errno()
+        })?;
+        self.name = selected;
+        Ok(())
+    }
+
+    pub(crate) fn name(&self) -> &CStr {
+        self.name.as_cstr()
+    }
+}
+
+pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
+    selected.lock().set(input, "decode")
+}
+
+pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {
+    use core::fmt::Write;
+    let guard = selected.lock();
+    let name = guard.name();
+    let func = symbol::find(name).map_err(Unresolved::errno)?;
+    let mut bytes = [0u8; MAX_BYTES];
+    let len = func.size.min(MAX_BYTES);
+    text::read(func.start as u64, &mut bytes[..len])?;
+    let code = &bytes[..len];
+    // A function cut at MAX_BYTES may end in a partial instruction; list the
+    // whole ones before it.
+    let insns = match markplan::decode::decode_insns(code, func.start as u64, MAX_INSNS) {
+        Ok(insns) => insns,
+        Err(markplan::decode::DecodeError::Truncated { offset }) => {
+            markplan::decode::decode_insns(&code[..offset], func.start as u64, MAX_INSNS)
+                .map_err(|_| errno::EILSEQ())?
+        }
+        Err(e) => {
+            pr_info!("decode: {}: {}\n", name.to_str().unwrap_or("?"), e);
+            return Err(errno::EILSEQ());
+        }
+    };
+    let name = name.to_str().map_err(|_| EINVAL)?;
+    writeln!(w, "{} size {:#x}", name, func.size).map_err(|_| EFBIG)?;
+    markplan::decode::write_listing(w, code, &insns).map_err(|_| EFBIG)?;
+    Ok(())
+}
