@@ -117,8 +117,8 @@ static void markpatch_sync_cores(void)
  * translating the code while it was being written can cache a block made
  * from the old bytes after the write invalidated the cache; once the
  * serialising IPI has been taken (no translation is in flight any more), a
- * second write invalidates that block. Without it, callers kept running
- * the old instructions of a patched region indefinitely.
+ * second write invalidates that block, so that no CPU keeps running the
+ * old instructions of a region.
  */
 static void retouch(void *alias, const void *bytes, size_t len)
 {

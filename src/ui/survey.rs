@@ -5,8 +5,8 @@
 //! read one line per name: `NAME ok M=<m>` or `NAME <reason>`, the reason
 //! being the short name of the refusal. All the kprobes checks of one write
 //! are removed together, so a write costs one RCU grace period instead of
-//! two per name: this is what makes planning every function of a kernel
-//! (the coverage report) take minutes instead of most of an hour under TCG.
+//! two per name: what planning every function of a kernel (the coverage
+//! report) costs is dominated by grace periods.
 
 use core::fmt::Write;
 use kernel::prelude::*;

@@ -38,56 +38,44 @@ static ssize_t patch_attr_show(struct kobject *kobj, struct kobj_attribute *attr
 	return markpatch_patch_show(kobject_name(kobj), attr_id(attr), buf);
 }
 
-#define MARKPATCH_ATTR(_name, _mode, _show, _store, _id) \
-	static struct markpatch_kattr _name##_attr = { .ka = __ATTR(_name, _mode, _show, _store), .id = _id }
+/*
+ * The one table of attributes: the directory (DIR: /sys/kernel/markpatch/,
+ * PATCH: /sys/kernel/markpatch/patch/<symbol>/), name, mode, show, store,
+ * and the id Rust dispatches on (src/glue.h).
+ */
+#define MARKPATCH_ATTRS(X)							\
+	X(DIR, decode, 0600, attr_show, attr_store, MARKPATCH_ATTR_DECODE)	\
+	X(DIR, plan, 0600, attr_show, attr_store, MARKPATCH_ATTR_PLAN)		\
+	X(DIR, survey, 0600, attr_show, attr_store, MARKPATCH_ATTR_SURVEY)	\
+	X(DIR, patches, 0400, attr_show, NULL, MARKPATCH_ATTR_PATCHES)		\
+	X(DIR, install, 0200, NULL, attr_store, MARKPATCH_ATTR_INSTALL)		\
+	X(DIR, revert, 0200, NULL, attr_store, MARKPATCH_ATTR_REVERT)		\
+	X(DIR, stats, 0400, attr_show, NULL, MARKPATCH_ATTR_STATS)		\
+	X(DIR, timing, 0400, attr_show, NULL, MARKPATCH_ATTR_TIMING)		\
+	X(PATCH, hook, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_HOOK)	\
+	X(PATCH, state, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_STATE)	\
+	X(PATCH, calls, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CALLS)	\
+	X(PATCH, partial, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_PARTIAL)	\
+	X(PATCH, traps, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_TRAPS)	\
+	X(PATCH, code, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CODE)
 
-/* /sys/kernel/markpatch/ */
-MARKPATCH_ATTR(decode, 0600, attr_show, attr_store, MARKPATCH_ATTR_DECODE);
-MARKPATCH_ATTR(plan, 0600, attr_show, attr_store, MARKPATCH_ATTR_PLAN);
-MARKPATCH_ATTR(survey, 0600, attr_show, attr_store, MARKPATCH_ATTR_SURVEY);
-MARKPATCH_ATTR(patches, 0400, attr_show, NULL, MARKPATCH_ATTR_PATCHES);
-MARKPATCH_ATTR(install, 0200, NULL, attr_store, MARKPATCH_ATTR_INSTALL);
-MARKPATCH_ATTR(revert, 0200, NULL, attr_store, MARKPATCH_ATTR_REVERT);
-MARKPATCH_ATTR(stats, 0400, attr_show, NULL, MARKPATCH_ATTR_STATS);
-MARKPATCH_ATTR(timing, 0400, attr_show, NULL, MARKPATCH_ATTR_TIMING);
+#define DEFINE_ATTR(_dir, _name, _mode, _show, _store, _id) \
+	static struct markpatch_kattr _name##_attr = { .ka = __ATTR(_name, _mode, _show, _store), .id = _id };
+MARKPATCH_ATTRS(DEFINE_ATTR)
 
-static struct attribute *markpatch_attrs[] = {
-	&decode_attr.ka.attr,
-	&plan_attr.ka.attr,
-	&survey_attr.ka.attr,
-	&patches_attr.ka.attr,
-	&install_attr.ka.attr,
-	&revert_attr.ka.attr,
-	&stats_attr.ka.attr,
-	&timing_attr.ka.attr,
-	NULL,
-};
+/* The attributes of one directory: LIST_<directory>(entry) lists the entry when it is there. */
+#define ATTR_IN_DIR_DIR(_name) &_name##_attr.ka.attr,
+#define ATTR_IN_DIR_PATCH(_name)
+#define ATTR_IN_PATCH_DIR(_name)
+#define ATTR_IN_PATCH_PATCH(_name) &_name##_attr.ka.attr,
+#define LIST_DIR(_dir, _name, ...) ATTR_IN_DIR_##_dir(_name)
+#define LIST_PATCH(_dir, _name, ...) ATTR_IN_PATCH_##_dir(_name)
 
-static const struct attribute_group markpatch_group = {
-	.attrs = markpatch_attrs,
-};
+static struct attribute *markpatch_attrs[] = { MARKPATCH_ATTRS(LIST_DIR) NULL };
+static const struct attribute_group markpatch_group = { .attrs = markpatch_attrs };
 
-/* /sys/kernel/markpatch/patch/<symbol>/ */
-MARKPATCH_ATTR(hook, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_HOOK);
-MARKPATCH_ATTR(state, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_STATE);
-MARKPATCH_ATTR(calls, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CALLS);
-MARKPATCH_ATTR(partial, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_PARTIAL);
-MARKPATCH_ATTR(traps, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_TRAPS);
-MARKPATCH_ATTR(code, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CODE);
-
-static struct attribute *patch_attrs[] = {
-	&hook_attr.ka.attr,
-	&state_attr.ka.attr,
-	&calls_attr.ka.attr,
-	&partial_attr.ka.attr,
-	&traps_attr.ka.attr,
-	&code_attr.ka.attr,
-	NULL,
-};
-
-static const struct attribute_group patch_group = {
-	.attrs = patch_attrs,
-};
+static struct attribute *patch_attrs[] = { MARKPATCH_ATTRS(LIST_PATCH) NULL };
+static const struct attribute_group patch_group = { .attrs = patch_attrs };
 
 static struct kobject *markpatch_kobj;
 static struct kobject *markpatch_patch_kobj;
