@@ -74,6 +74,13 @@ mkdir -p "$root/opt/rust"
 cp -a "$sysroot/." "$root/opt/rust/" || die "cannot copy the Rust toolchain"
 for b in cargo rustc rustdoc; do ln -sf "/opt/rust/bin/$b" "$root/usr/local/bin/$b"; done
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The certificate authorities this machine trusts besides Debian's (a
+# network that inspects TLS needs its own): every machine of this site has
+# them, so a fresh one does too.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	chroot "$root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in the fresh root"
+fi
 # The apt sources a Debian install has (bookworm, its updates and its
 # security suite), as this machine names them; debootstrap wrote only
 # bookworm itself.

@@ -29,8 +29,10 @@ fi
 
 if ! bindgen --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
 	note "installing bindgen-cli $BINDGEN_VERSION with cargo (about 2 minutes)"
-	cargo install --locked bindgen-cli --version "$BINDGEN_VERSION" >/dev/null 2>&1 \
-		|| die "cargo install bindgen-cli $BINDGEN_VERSION failed"
+	log=$(mktemp)
+	cargo install --locked bindgen-cli --version "$BINDGEN_VERSION" > "$log" 2>&1 \
+		|| { tail -20 "$log" >&2; rm -f "$log"; die "cargo install bindgen-cli $BINDGEN_VERSION failed"; }
+	rm -f "$log"
 fi
 
 [ -f "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing after installing linux-source-6.12"
