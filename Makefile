@@ -11,6 +11,7 @@
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
 #   make bench      per-call cost against ftrace and kprobes, install cost, one boot
 #   make fresh-check  the README's two commands in a new Debian bookworm root
+#   make mutants    deliberate engine bugs, each run against the cases that should catch it
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -26,7 +27,7 @@ ifeq ($(origin KDIR),undefined)
 KDIR = $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench fresh-check clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench fresh-check mutants clean crates-mk
 
 all: module
 
@@ -67,6 +68,9 @@ bench:
 
 fresh-check:
 	@scripts/fresh-check.sh
+
+mutants: module
+	@scripts/mutants.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) clean 2>/dev/null

@@ -30,7 +30,8 @@ boot() { # NAME CASES TCG-THREAD APPEND
 		qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$out/$1.cpio.gz" "$out/$1" tests
 	rc=$?
 	echo "$1: ran in $(( $(date +%s) - start ))s (console: $out/$1/console.log)"
-	scripts/ktap-summary.sh "$out/$1/ktap.log" "debug-$1" > "$out/$1-summary.txt"
+	expected_cases $2 > "$out/$1-expected.txt"
+	scripts/ktap-summary.sh "$out/$1/ktap.log" "debug-$1" "$out/$1-expected.txt" > "$out/$1-summary.txt"
 	sed '$d' "$out/$1-summary.txt"
 	read -r p _ f _ < <(tail -1 "$out/$1-summary.txt")
 	passed=$((passed + p)) failed=$((failed + f))
@@ -41,8 +42,9 @@ boot() { # NAME CASES TCG-THREAD APPEND
 	   grep -E 'BUG|WARNING|KASAN|lockdep|Oops' "$out/$1/console.log" | head -10 ;;
 	esac
 }
-boot guest cases multi ""
-boot torture torture single "mp_torture_cycles=${DEBUG_TORTURE_CYCLES:-100} mp_torture_reload=50"
+# KASAN and lockdep make everything slower: each case gets 4 times its limit.
+boot guest cases multi "mp_timeout_scale=4"
+boot torture torture single "mp_timeout_scale=4 mp_torture_cycles=${DEBUG_TORTURE_CYCLES:-100} mp_torture_reload=50"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

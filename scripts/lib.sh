@@ -28,14 +28,32 @@ kernel_dir() {
 	echo "$MARKPATCH_CACHE/linux-$(kernel_version)-$variant-$hash"
 }
 
+# expected_cases DIR...: the names of the in-guest cases the repository has
+# in qemu/guest/DIR (as git tracks them, so that a case missing from the
+# work tree or the guest image is noticed; the files present outside git).
+expected_cases() {
+	local dir
+	for dir in "$@"; do
+		if [ -f "$MARKPATCH_ROOT/qemu/guest/$dir" ]; then
+			echo "$dir"
+		elif git -C "$MARKPATCH_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+			git -C "$MARKPATCH_ROOT" ls-files "qemu/guest/$dir/*.sh"
+		else
+			ls "$MARKPATCH_ROOT/qemu/guest/$dir"/*.sh
+		fi
+	done | xargs -r -n1 basename | sed 's/\.sh$//' | sort
+}
+
 # boot_result LABEL OUT RC: after one guest boot of qemu/run.sh (exit status
-# RC, logs in OUT): prints the KTAP summary of OUT/ktap.log, counts the boot
+# RC, logs in OUT) that ran the cases of qemu/guest/LABEL: prints the KTAP
+# summary of OUT/ktap.log (every case of that folder must report), counts the boot
 # itself as one more test (failed when the guest did not finish, RC 2, or
 # its console log has kernel errors, RC 3), prints "N passed, M failed" and
 # returns 0 when nothing failed.
 boot_result() {
 	local label=$1 out=$2 rc=$3 p f
-	"$MARKPATCH_ROOT/scripts/ktap-summary.sh" "$out/ktap.log" "$label" > "$out/summary.txt"
+	expected_cases "$label" > "$out/expected.txt"
+	"$MARKPATCH_ROOT/scripts/ktap-summary.sh" "$out/ktap.log" "$label" "$out/expected.txt" > "$out/summary.txt"
 	sed '$d' "$out/summary.txt"
 	read -r p _ f _ < <(tail -1 "$out/summary.txt")
 	case $rc in

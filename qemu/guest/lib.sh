@@ -4,6 +4,11 @@ MPTESTS=${MPTESTS:-/tests}
 MPMODULES=${MPMODULES:-/modules}
 fails=0
 
+# asuser COMMAND / asuser2 COMMAND: runs the shell COMMAND as uid 1000 /
+# 1001 (no account needed: virtme-ng's root file system has none).
+asuser() { "$MPTESTS/bin/asuid" 1000 /bin/sh -c "$1"; }
+asuser2() { "$MPTESTS/bin/asuid" 1001 /bin/sh -c "$1"; }
+
 # check DESCRIPTION COMMAND...: run the command, report, remember a failure.
 check() {
 	desc=$1; shift
@@ -18,6 +23,42 @@ check() {
 # load the module once per test that needs it
 load_markpatch() {
 	[ -d "$MP" ] || insmod $MPMODULES/markpatch.ko "$@"
+}
+
+# poll SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds or
+# SECONDS have passed; succeeds when it did.
+poll() {
+	_n=$(($1 * 10)); shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	"$@"
+}
+
+# loops_start NAME TEST: runs the shell TEST (it succeeds when the answer it
+# checks is right) in a loop on every CPU until loops_stop NAME.
+loops_start() {
+	rm -f /tmp/loops-$1.*
+	for _i in $(seq $(grep -c '^processor' /proc/cpuinfo)); do
+		( _bad=0; while [ ! -e /tmp/loops-$1.stop ]; do eval "$2" || _bad=$((_bad + 1)); done
+		  echo $_bad > /tmp/loops-$1.bad.$_i ) &
+	done
+}
+
+# loops_stop NAME: stops the loops; WRONG is how many answers were wrong
+# (or "no-report" when a loop did not say).
+loops_stop() {
+	touch /tmp/loops-$1.stop
+	_cpus=$(grep -c '^processor' /proc/cpuinfo)
+	poll 60 [ "$(ls /tmp/loops-$1.bad.* 2>/dev/null | wc -l)" = "$_cpus" ] || { WRONG=no-report; return; }
+	WRONG=$(cat /tmp/loops-$1.bad.* | awk '{ s += $1 } END { print s + 0 }')
+}
+
+# calls_over SYMBOL N: the patch on SYMBOL counted more than N calls.
+calls_over() {
+	[ "$(patch_field "$1" 4)" -gt "$2" ] 2>/dev/null
 }
 
 finish() {
@@ -87,11 +128,13 @@ expect_errno() {
 }
 
 # tcall NAME X: calls NAME(X) in the kernel; sets RESULT and REF (signed
-# decimals).
+# decimals). When the call cannot be made, RESULT and REF are two different
+# words, so that no comparison of them passes, and it returns 1.
 tcall() {
-	RESULT= REF=
+	RESULT=no-result REF=no-reference
 	echo "$1 $2" > $MPT/call || return 1
 	read -r RESULT REF < $MPT/call
+	case "$RESULT:$REF" in *[!0-9:-]*|:*|*:) RESULT=no-result REF=no-reference; return 1 ;; esac
 }
 
 # stress_wait [SECONDS]: waits until the stress run is no longer running
@@ -180,27 +223,60 @@ churn() {
 	cp $MP/decode /tmp/before
 	echo "$name $((secs + 2)) $4" > $MPT/stress
 	end=$(( $(cut -d. -f1 /proc/uptime) + secs ))
-	cycles=0 bad=0 partials= sum=0
+	cycles=0 bad=0 partials= sum=0 trap_sum=0
 	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 		r=$(mperrno $MP/install "$name $hook")
 		[ "$r" = ok ] || { echo "install: $r"; bad=$((bad + 1)); break; }
 		sleep 0.1
 		p=$(cat $MP/patch/$name/partial 2>/dev/null || echo 0)
-		partials="$partials $p"; sum=$((sum + p))
+		t=$(cat $MP/patch/$name/traps 2>/dev/null || echo 0)
+		partials="$partials $p"; sum=$((sum + p)); trap_sum=$((trap_sum + t))
 		r=$(mperrno $MP/revert "$name")
 		[ "$r" = ok ] || { echo "revert: $r"; bad=$((bad + 1)); break; }
 		cycles=$((cycles + 1))
 	done
 	stress_wait 60
-	echo "$name with $hook: $cycles install/revert cycles; partial entries per install:$partials (sum $sum)"
+	echo "$name with $hook: $cycles install/revert cycles; partial entries per install:$partials (sum $sum); trap redirects $trap_sum"
 	echo "$STRESS"
 	check "$name/$hook: every install and revert succeeded ($cycles cycles)" [ "$bad $((cycles > 0))" = "0 1" ]
 	check "$name/$hook: stress made calls" [ "$(field calls "$STRESS")" -gt 0 ]
 	check "$name/$hook: no wrong result" [ "$(field wrong "$STRESS")" = 0 ]
 	echo $name > $MP/decode
 	check "$name/$hook: bytes restored exactly" same_as_decode /tmp/before
-	total=$((total + sum))
+	total=$((total + sum)) traps_total=$((traps_total + trap_sum))
 }
+
+# code_matches CODE DECODE M: a patch's `code` file (CODE) against the
+# decode listing taken before the install (DECODE): for each Ik, the first
+# column is the original instruction as decode showed it, the second is
+# what is there now (`push %rsp` and its filler for k < M, a `jmp` at IM),
+# and the third, the pseudo-original's copy, is the original itself when
+# nothing in it is relative to its address.
+code_matches() {
+	awk -v m="$3" '
+		function hex(s,   i, c, n) { n = 0; s = tolower(s); sub(/^\+?0x/, "", s)
+			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; n = n * 16 + c }
+			return n }
+		FNR == NR { if (FNR > 1) { split($0, f, "\t"); text[hex(f[1])] = f[4] } next }
+		/^I[0-9]+ / {
+			k++
+			n = split($0, col, "  \\|  ")
+			head = col[1]; sub(/^I[0-9]+ +/, "", head)
+			off = head; sub(/ .*/, "", off); orig = head; sub(/^[^ ]+ +/, "", orig)
+			now = col[2]; p = col[3]; sub(/^P\+0x[0-9a-f]+ /, "", p)
+			if (n != 3) { print "I" k ": not three columns: " $0; bad++ }
+			if (orig != text[hex(off)]) { print "I" k ": original \"" orig "\", decode said \"" text[hex(off)] "\""; bad++ }
+			if (k < m && now !~ /^push %rsp/) { print "I" k ": now \"" now "\", want a mark"; bad++ }
+			if (k == m && now !~ /^jmp /) { print "I" k ": now \"" now "\", want a jmp"; bad++ }
+			if (orig !~ /%rip|^j|^call/ && p != orig) { print "I" k ": P has \"" p "\", want \"" orig "\""; bad++ }
+		}
+		END { if (k != m) { print "code lists " k " instructions, want " m; bad++ } exit bad > 0 }
+	' "$2" "$1"
+}
+
+# (churn adds to $total the partial entries and to $traps_total the trap
+# redirects it saw.)
+total=0 traps_total=0
 
 # same_as_decode FILE: whether /sys/kernel/markpatch/decode reads exactly as
 # FILE. Through a copy: GNU cmp (virtme-ng runs the host's) takes a sysfs

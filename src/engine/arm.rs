@@ -14,13 +14,21 @@ use super::patch::Patch;
 use crate::bindings;
 use crate::ksys::wait;
 
-/// Why the writes stopped.
+/// Why the writes stopped: the write of Ik failed (`at`).
 pub(super) enum ArmError {
-    /// A write failed (`err`; EBUSY: the bytes changed under us) and what
-    /// was written is undone: the region holds its original bytes.
-    RolledBack(Error),
-    /// A write failed and undoing it failed too: the patch must stay.
-    Stuck(Error),
+    /// It failed (`err`; EBUSY: the bytes changed under us) and what was
+    /// written is undone: the region holds its original bytes.
+    RolledBack { err: Error, at: InsnAt },
+    /// It failed and undoing it failed too (`err`): the patch must stay.
+    Stuck { err: Error, at: InsnAt },
+}
+
+/// An instruction of the region, for messages: Ik (`k` from 0) at
+/// `offset` from the function's start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InsnAt {
+    pub(crate) k: usize,
+    pub(crate) offset: usize,
 }
 
 /// Writes the region in reverse order. Returns the nanoseconds spent.
@@ -29,14 +37,15 @@ pub(super) fn arm(patch: &Patch) -> Result<u64, ArmError> {
     let start = crate::engine::cost::now_ns();
     for k in (0..m).rev() {
         let result = patch.replacement(k).and_then(|new| write_insn(patch, k, &patch.plan.insns[k].original, &new));
-        if let Err(e) = result {
-            pr_err!("{}: writing I{} at +{:#x} failed ({}); rolling back\n", patch.name(), k + 1, patch.plan.insns[k].offset, e.to_errno());
+        if let Err(err) = result {
             // Undo what was written: the suffix k+1..m, and Ik itself when
-            // the int3 protocol left it part-way.
+            // the int3 protocol left it part-way. The caller says why in
+            // one line.
+            let at = InsnAt { k, offset: patch.plan.insns[k].offset };
             let from = if patch.live.trap[k].load(Ordering::SeqCst) { k } else { k + 1 };
             return Err(match disarm::disarm(patch, from) {
-                Ok(()) => ArmError::RolledBack(e),
-                Err(re) => ArmError::Stuck(re),
+                Ok(()) => ArmError::RolledBack { err, at },
+                Err(err) => ArmError::Stuck { err, at },
             });
         }
         if k > 0 {

@@ -34,7 +34,7 @@ use markplan::input::HookSpec;
 use markplan::plan::{Facts, MAX_REGION};
 use markplan::refusal::Refusal;
 
-use self::arm::ArmError;
+use self::arm::{ArmError, InsnAt};
 use self::cost::OpCost;
 use self::patch::{Method, Patch, State};
 use self::prepare::Request;
@@ -60,13 +60,14 @@ fn ibt() -> bool {
 pub(crate) enum Failure {
     /// The function may not be patched: the verdict says why.
     Refused(Verdict),
-    /// An errno, and the reason for dmesg.
-    Failed { err: Error, what: &'static str },
+    /// An errno, and the reason for dmesg; `at`: the instruction whose
+    /// write failed, if that is what failed.
+    Failed { err: Error, what: &'static str, at: Option<InsnAt> },
 }
 
 impl Failure {
     pub(crate) fn new(err: Error, what: &'static str) -> Self {
-        Failure::Failed { err, what }
+        Failure::Failed { err, what, at: None }
     }
 
     fn refused(r: Refusal) -> Self {
@@ -265,10 +266,10 @@ impl Engine {
     /// bytes could not be put back.
     fn arm_failed(&self, patch: &Patch, e: ArmError) -> Failure {
         match e {
-            ArmError::RolledBack(e) => Failure::new(e, "the code changed under us"),
-            ArmError::Stuck(e) => {
-                retire::abandon(patch, e);
-                Failure::new(e, "the code changed under us, and the rollback failed")
+            ArmError::RolledBack { err, at } => Failure::Failed { err, what: "the code changed under us; rolled back", at: Some(at) },
+            ArmError::Stuck { err, at } => {
+                retire::abandon(patch, err);
+                Failure::Failed { err, what: "the code changed under us, and the rollback failed", at: Some(at) }
             }
         }
     }

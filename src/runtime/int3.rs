@@ -68,7 +68,7 @@ extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) ->
             // RunHook cannot come from a trap; Inconsistent: count it and
             // go on as a caller that ran the marks it has.
             _ => {
-                live.inconsistent.fetch_add(1, Ordering::Relaxed);
+                live.count_inconsistent();
                 let pop = count_marks_with(&|i| word_at(s, i), s, index);
                 (pop, index - pop)
             }

@@ -78,11 +78,22 @@ impl Live {
         }
     }
 
+    /// Counts a stack no candidate explains, here and in
+    /// [`INCONSISTENT_STACKS`].
+    pub(crate) fn count_inconsistent(&self) {
+        self.inconsistent.fetch_add(1, Ordering::Relaxed);
+        INCONSISTENT_STACKS.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The instructions of the region.
     pub(crate) fn insns(&self) -> &[u64] {
         &self.insn_addr[..self.m]
     }
 }
+
+/// Stacks the resolver or the int3 handler could not explain since load,
+/// over every patch (`stats`: inconsistent_stacks; the tests require 0).
+pub(crate) static INCONSISTENT_STACKS: AtomicU64 = AtomicU64::new(0);
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());

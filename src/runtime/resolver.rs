@@ -92,7 +92,7 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
         Decision::Inconsistent => {
             // Cannot happen for a stack the region produced. Continue as a
             // caller that ran every mark, and count it: tests require 0.
-            live.inconsistent.fetch_add(1, Ordering::Relaxed);
+            live.count_inconsistent();
             pr_err!("resolver: stack at {:#x} fits no mark count\n", sp);
             let pop = count_marks_with(&|i| word_at(sp, i), sp, m.saturating_sub(1));
             (pop, live.entries[m - 1 - pop])

@@ -3,8 +3,8 @@
  * The disk quota markpatch adds to a running kernel whose file systems have
  * none (the patent's first scenario): four filter hooks and the limits file.
  *
- *   quota_write     on generic_perform_write(): the write path of ramfs,
- *                   tmpfs and ext2 for write, pwrite, writev and
+ *   quota_write     on generic_perform_write(): the write path of ramfs
+ *                   and tmpfs for write, pwrite, writev and
  *                   copy_file_range (which ends in a write through splice)
  *   quota_fallocate on vfs_fallocate()
  *   quota_truncate  on do_truncate(): truncate/ftruncate that extend a file

@@ -114,7 +114,15 @@ fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> 
         Err(ref f) => {
             match f {
                 Failure::Refused(v) => log_refusal("install", name, v),
-                Failure::Failed { err, what } => pr_info!("install: {}: {} (errno {})\n", name, what, err.to_errno()),
+                Failure::Failed { err, what, at: Some(at) } => pr_info!(
+                    "install: {}: writing I{} at +{:#x}: {} (errno {})\n",
+                    name,
+                    at.k + 1,
+                    at.offset,
+                    what,
+                    err.to_errno()
+                ),
+                Failure::Failed { err, what, at: None } => pr_info!("install: {}: {} (errno {})\n", name, what, err.to_errno()),
             }
             // An abandoned patch stays listed, with its directory.
             let abandoned = ctl.engine.find_name(c).is_some_and(|p| p.state() == State::Abandoned);
@@ -222,6 +230,8 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     writeln!(w, "patches {}", ctl.engine.patches().count()).map_err(full)?;
     writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
     writeln!(w, "heap_bytes {}", heap_bytes()).map_err(full)?;
+    let inconsistent = crate::runtime::live::INCONSISTENT_STACKS.load(Ordering::Relaxed);
+    writeln!(w, "inconsistent_stacks {}", inconsistent).map_err(full)?;
     Ok(())
 }
 

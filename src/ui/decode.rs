@@ -8,6 +8,7 @@ use kernel::str::CStr;
 use kernel::sync::Mutex;
 use markplan::input::parse_symbol;
 
+use crate::engine::verdict::Verdict;
 use crate::ksys::errno;
 use crate::ksys::symbol::{self, SymbolName, Unresolved};
 use crate::text;
@@ -43,7 +44,7 @@ impl Selected {
         })?;
         let selected = SymbolName::new(name.as_bytes())?;
         symbol::find(selected.as_cstr()).map_err(|u| {
-            pr_info!("{}: {}: {}\n", file, name, u);
+            pr_info!("{}: {}: {}\n", file, name, Verdict::Unresolved(u).reason());
             u.errno()
         })?;
         self.name = selected;

@@ -298,7 +298,9 @@ fn plan_every_function_of_the_corpus() {
     for (kind, (n, examples)) in by_count {
         println!("  {kind:<24} {n:>5} ({:.1}%)   e.g. {}", pct(*n), examples.join("; "));
     }
-    assert!(pct(plannable) > 80.0, "coverage dropped: {:.1}%", pct(plannable));
+    // The goal (README, "What can be patched"): at least 95% of the
+    // functions the planner sees. 97.1% of this corpus is plannable.
+    assert!(pct(plannable) >= 95.0, "coverage dropped below the 95% goal: {:.1}%", pct(plannable));
 }
 
 /// No input makes the planner or the resolver panic: truncations of real

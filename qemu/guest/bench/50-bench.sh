@@ -4,6 +4,7 @@
 # whether the per-call cost grows with the number of patches. All from this
 # one boot. Every figure is also printed as a "csv: " line, which
 # scripts/bench.sh collects into results/.
+# timeout: 3600
 #
 # Parameters (kernel command line, see qemu/run.sh MARKPATCH_APPEND):
 #   mp_bench_rounds   timed rounds per figure (default 15; the median is kept)
@@ -122,6 +123,12 @@ for spec in mpb_tiny:20000 mpb_medium:10000 vfs_statfs:3000; do
 		if [ $meth != none ]; then
 			check "$meth on $t saw each of the $want calls ($((h1 - h0)))" [ $((h1 - h0)) -ge $want ]
 		fi
+		# The kprobe measured is of the kind its row names.
+		case $meth in
+		kprobe-entry) check "kprobe-entry on $t is ftrace-based ($kind)" [ "$kind" = ftrace-based ] ;;
+		kprobe-opt) check "kprobe-opt on $t is optimized ($kind)" [ "$kind" = optimized ] ;;
+		kprobe-int3) check "kprobe-int3 on $t is an int3 ($kind)" [ "$kind" = int3 ] ;;
+		esac
 		eval "ns_${t}_$(echo $meth | tr - _)=$ns"
 		echo "$t $meth ${ns} ns/call${kind:+ ($kind)}"
 		csv "percall,$t,$meth,,$ns,ns,$kind"

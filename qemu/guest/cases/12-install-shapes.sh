@@ -24,8 +24,9 @@ for name in $(awk '$3 == "plannable" { print $1 }' $MPT/names); do
 		sh -c "for f in hook state calls partial code; do [ -r $d/\$f ] || exit 1; done"
 	check "$name: hook file says count" [ "$(cat $d/hook 2>/dev/null)" = count ]
 	check "$name: state file says installed" [ "$(cat $d/state 2>/dev/null)" = installed ]
-	cat $d/code 2>/dev/null
-	check "$name: code is not empty" [ -n "$(cat $d/code 2>/dev/null)" ]
+	cat $d/code > /tmp/code 2>/dev/null
+	cat /tmp/code
+	check "$name: code shows the originals, the marks and jmp now there, and P" code_matches /tmp/code /tmp/before $m
 	echo $name > $MP/decode
 	cp $MP/decode /tmp/installed
 	sed 1d /tmp/installed | head -$((2 * m))

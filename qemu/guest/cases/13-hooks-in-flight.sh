@@ -13,7 +13,7 @@ expect_errno "install mpt_short targets_sleepy" ok $MP/install "mpt_short target
 tcall mpt_short 5
 check "targets_sleepy passes the original's result through" [ "$RESULT" = "$REF" ]
 echo "mpt_short 6" > $MPT/stress
-sleep 2
+poll 30 calls_over mpt_short 1
 c=$(patch_field mpt_short 4)
 echo "calls through the sleepy hook so far: $c"
 check "stress threads call through the sleepy hook" [ "${c:-0}" -gt 0 ]

@@ -31,14 +31,13 @@ bad ENOENT $MP/revert 'mpt_short+0x4'
 bad EINVAL $MP/survey "$(seq 65 | sed 's/^/f/' | tr '\n' ' ')"
 
 # A user other than root can neither write nor read any file.
-asuser() { su user -s /bin/sh -c "$1"; }
-check "su runs as uid 1000" [ "$(asuser 'id -u')" = 1000 ]
+check "asuser runs as uid 1000" [ "$(asuser 'id -u')" = 1000 ]
 for f in decode plan survey install revert quota scope; do
 	r=$(asuser "$MPTESTS/bin/mpwrite $MP/$f mpt_short" | sed -n 's/^errno [0-9]* \([A-Z0-9]*\).*/\1/p; s/^ok$/ok/p')
 	check "$f: a write by uid 1000 is refused ($r)" [ "$r" = EACCES ]
 done
 for f in decode plan survey patches stats quota scope; do
-	check "$f: a read by uid 1000 is refused" sh -c "! su user -s /bin/sh -c 'cat $MP/$f' 2>/dev/null"
+	check "$f: a read by uid 1000 is refused" sh -c "! $MPTESTS/bin/asuid 1000 cat $MP/$f 2>/dev/null"
 done
 bad ENOENT $MP/plan no_such_function_xyz
 bad EOPNOTSUPP $MP/plan mpt_backedge_i1
@@ -113,7 +112,12 @@ check "mpt_short bytes restored" same_as_decode /tmp/before
 echo 1000 > /sys/module/markpatch/parameters/install_delay_ms
 ( mperrno $MP/install 'mpt_short count' > /tmp/ebusy ) &
 ipid=$!
-sleep 0.5
+# The install is under way once its patch is staged: state `installing`.
+for _i in $(seq 200); do
+	[ "$(cat $MP/patch/mpt_short/state 2>/dev/null)" = installing ] && break
+	sleep 0.02
+done
+check "the install is under way (state installing)" [ "$(cat $MP/patch/mpt_short/state 2>/dev/null)" = installing ]
 check "kprobe on I1 of mpt_short during the install" sh -c "echo 'mpt_short 4 int3' > $MPT/kprobe"
 wait $ipid
 r=$(cat /tmp/ebusy)

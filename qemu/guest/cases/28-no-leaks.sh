@@ -6,7 +6,9 @@
 load_targets || exit 1
 need_engine
 revert_all
-stat_of() { awk -v k="$1" '$1 == k { print $2 }' $MP/stats; }
+# stat_of KEY: the value of KEY in stats; a missing key gives a word that
+# equals no other.
+stat_of() { awk -v k="$1" -v m="missing-$1-$RANDOM" '$1 == k { v = $2 } END { print (v == "" ? m : v) }' $MP/stats; }
 sunreclaim() { awk '$1 == "SUnreclaim:" { print $2 }' /proc/meminfo; }
 
 # cycles N: N rounds over the shapes; every write's errno is checked.

@@ -12,8 +12,6 @@ load_markpatch
 need_engine
 revert_all
 K=1024 M=1048576
-asuser() { su user -s /bin/sh -c "$1"; }
-asuser2() { su user2 -s /bin/sh -c "$1"; }
 # op OP FILE OFFSET LEN [SRC] as user 1000: "ok N" or "errno N NAME" in OP_OUT
 op() { OP_OUT=$(asuser "$MPTESTS/bin/fileops $*"); }
 size() { stat -c %s "$1"; }
@@ -51,6 +49,8 @@ for fs in ram tmpfs; do
 	op write $d/a 0 $((600 * K)); check "$fs write 600 KiB ($OP_OUT)" [ "$OP_OUT" = "ok $((600 * K))" ]
 	op write $d/a 0 $((600 * K)); check "$fs write 600 KiB more: short, up to the limit ($OP_OUT)" [ "$OP_OUT" = "ok $((424 * K))" ]
 	check "$fs: the file holds exactly 1 MiB" [ "$(size $d/a)" = $M ]
+	used=$(awk -v d=$d '$1 == 1000 && $3 == d { print $4 }' $MP/quota)
+	check "$fs: quota shows uid 1000 using 1 MiB there ($used)" [ "$used" = $M ]
 	op write $d/a 0 1; check "$fs write 1 byte when full: EDQUOT ($OP_OUT)" [ "$OP_OUT" = "errno 122 EDQUOT" ]
 	# df as the user: the limit as the size, nothing left
 	dfu $d
