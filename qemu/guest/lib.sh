@@ -47,12 +47,16 @@ loops_start() {
 	done
 }
 
+# loops_reported NAME: every loop of NAME has written its count.
+loops_reported() {
+	[ "$(ls /tmp/loops-$1.bad.* 2>/dev/null | wc -l)" = "$(grep -c '^processor' /proc/cpuinfo)" ]
+}
+
 # loops_stop NAME: stops the loops; WRONG is how many answers were wrong
 # (or "no-report" when a loop did not say).
 loops_stop() {
 	touch /tmp/loops-$1.stop
-	_cpus=$(grep -c '^processor' /proc/cpuinfo)
-	poll 60 [ "$(ls /tmp/loops-$1.bad.* 2>/dev/null | wc -l)" = "$_cpus" ] || { WRONG=no-report; return; }
+	poll 60 loops_reported $1 || { WRONG=no-report; return; }
 	WRONG=$(cat /tmp/loops-$1.bad.* | awk '{ s += $1 } END { print s + 0 }')
 }
 
