@@ -164,3 +164,15 @@ mod tests {
         assert_eq!(insns[0].insn.ip_rel_memory_address(), 0x1017);
     }
 }
+
+#[cfg(test)]
+mod messages {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn decode_errors_say_where() {
+        assert_eq!(format!("{}", DecodeError::Invalid { offset: 0x12 }), "invalid instruction at +0x12");
+        assert!(format!("{}", DecodeError::Truncated { offset: 4 }).contains("+0x4 runs past"));
+    }
+}

@@ -145,3 +145,45 @@ mod tests {
         assert_eq!(parse_symbol(b"\xff\xfe"), Err(InputError::BadByte { offset: 0 }));
     }
 }
+
+/// Boundaries and messages the tests above leave out (found by cargo
+/// mutants): the longest name and line accepted, and every error's text.
+#[cfg(test)]
+mod limits {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+
+    #[test]
+    fn the_longest_symbol_is_accepted_one_more_byte_is_not() {
+        let name = vec![b'a'; SYMBOL_MAX];
+        assert!(parse_symbol(&name).is_ok());
+        let longer = vec![b'a'; SYMBOL_MAX + 1];
+        assert_eq!(parse_symbol(&longer), Err(InputError::TooLong));
+    }
+
+    #[test]
+    fn an_install_line_at_the_length_limit_is_parsed_one_byte_more_is_too_long() {
+        // SYMBOL_MAX + 1 + 32 bytes: a name, a space, and a 32-byte hook
+        // (one byte past a hook name's limit, so the hook is what is wrong).
+        let mut line = vec![b'f'; SYMBOL_MAX];
+        line.push(b' ');
+        line.extend_from_slice(&[b'h'; 32]);
+        assert_eq!(parse_install(&line), Err(InputError::BadHook));
+        line.push(b'h');
+        assert_eq!(parse_install(&line), Err(InputError::TooLong));
+    }
+
+    #[test]
+    fn every_error_says_what_is_wrong() {
+        for (e, words) in [
+            (InputError::Empty, "empty"),
+            (InputError::TooLong, "longer than 511"),
+            (InputError::BadByte { offset: 3 }, "offset 3"),
+            (InputError::NotTwoWords, "SYMBOL HOOK"),
+            (InputError::BadHook, "fail=<signed decimal>"),
+        ] {
+            assert!(format!("{e}").contains(words), "{e:?} says {e}");
+        }
+    }
+}

@@ -143,3 +143,27 @@ mod tests {
         assert_eq!(parse_limit(b""), None);
     }
 }
+
+/// What a `quota` write may hold, at its edges (found by cargo mutants).
+#[cfg(test)]
+mod limit_edges {
+    use super::*;
+    use alloc::string::String;
+
+    #[test]
+    fn numbers_are_plain_decimal_digits() {
+        assert!(parse_limit(b"1000 5 /mnt").is_some());
+        // Rust's parse() takes a sign; a quota line does not.
+        assert!(parse_limit(b"+1000 5 /mnt").is_none());
+        assert!(parse_limit(b"1000 +5 /mnt").is_none());
+    }
+
+    #[test]
+    fn a_mount_point_of_255_bytes_is_taken_256_is_not() {
+        let mut line = String::from("1000 5 /");
+        line.push_str(&"m".repeat(254));
+        assert_eq!(parse_limit(line.as_bytes()).map(|l| l.mountpoint.len()), Some(255));
+        line.push('m');
+        assert!(parse_limit(line.as_bytes()).is_none());
+    }
+}

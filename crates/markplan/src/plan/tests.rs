@@ -598,3 +598,14 @@ fn short_tail_jump_with_padding_can_be_im() {
     live[14] = 0xc0;
     assert!(matches!(plan(&live, addr, &facts), Err(Refusal::LeavesRegion { .. })));
 }
+
+/// `ud2` in the region is refused as such: its bug-table entry is keyed by
+/// its address, which a mark would move.
+#[test]
+fn ud2_in_the_region_is_refused_as_ud() {
+    const UD2: &[u8] = &[0x0f, 0x0b];
+    match plan_of(&[PUSH_RBX, UD2, SUB_0X78_RSP]) {
+        Err(Refusal::Ud { offset }) => assert_eq!(offset, 10),
+        other => panic!("ud2 in the region: {other:?}"),
+    }
+}
