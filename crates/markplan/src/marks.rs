@@ -220,6 +220,13 @@ pub fn window_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_or_wrapping_instruction_is_written_with_int3() {
+        assert_eq!(WriteMethod::for_insn(0x1000, 0), WriteMethod::Trap);
+        assert_eq!(WriteMethod::for_insn(u64::MAX - 1, 4), WriteMethod::Trap);
+        assert_eq!(WriteMethod::for_insn(0x1000, 1), WriteMethod::Window8 { start: 0x1000 });
+    }
     use crate::decode::decode_insns;
     use iced_x86::Mnemonic;
 

@@ -190,3 +190,20 @@ fn verify_catches_a_wrong_copy() {
     bad.bytes.push(0x90);
     assert_eq!(verify(&p, &code, P_ADDR, true, &bad).unwrap_err().index, 4);
 }
+
+/// The size the arena is asked for: per Ik, its ENDBR (with IBT) and its
+/// length grown by at most 7 bytes or a 10-byte call rewrite, then the jump
+/// back; a built P is never empty and never longer.
+#[test]
+fn max_len_is_the_documented_bound_and_holds() {
+    let code = rip_and_jcc();
+    let p = planned(&code);
+    for ibt in [true, false] {
+        let endbr = if ibt { 4 } else { 0 };
+        let want: usize = p.insns.iter().map(|i| endbr + core::cmp::max(i.len + 7, 10)).sum::<usize>() + 5;
+        assert_eq!(max_len(&p, ibt), want);
+        let po = build(&p, &code, ADDR, P_ADDR, ibt).unwrap();
+        assert!(!po.is_empty());
+        assert!(po.len() <= max_len(&p, ibt), "P is {} bytes, the bound {}", po.len(), max_len(&p, ibt));
+    }
+}
