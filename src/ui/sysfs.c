@@ -38,43 +38,35 @@ static ssize_t patch_attr_show(struct kobject *kobj, struct kobj_attribute *attr
 	return markpatch_patch_show(kobject_name(kobj), attr_id(attr), buf);
 }
 
-/*
- * The one table of attributes: the directory (DIR: /sys/kernel/markpatch/,
- * PATCH: /sys/kernel/markpatch/patch/<symbol>/), name, mode, show, store,
- * and the id Rust dispatches on (src/glue.h).
- */
-#define MARKPATCH_ATTRS(X)							\
-	X(DIR, decode, 0600, attr_show, attr_store, MARKPATCH_ATTR_DECODE)	\
-	X(DIR, plan, 0600, attr_show, attr_store, MARKPATCH_ATTR_PLAN)		\
-	X(DIR, survey, 0600, attr_show, attr_store, MARKPATCH_ATTR_SURVEY)	\
-	X(DIR, patches, 0400, attr_show, NULL, MARKPATCH_ATTR_PATCHES)		\
-	X(DIR, install, 0200, NULL, attr_store, MARKPATCH_ATTR_INSTALL)		\
-	X(DIR, revert, 0200, NULL, attr_store, MARKPATCH_ATTR_REVERT)		\
-	X(DIR, stats, 0400, attr_show, NULL, MARKPATCH_ATTR_STATS)		\
-	X(DIR, timing, 0400, attr_show, NULL, MARKPATCH_ATTR_TIMING)		\
-	X(PATCH, hook, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_HOOK)	\
-	X(PATCH, state, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_STATE)	\
-	X(PATCH, calls, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CALLS)	\
-	X(PATCH, partial, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_PARTIAL)	\
-	X(PATCH, traps, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_TRAPS)	\
-	X(PATCH, code, 0400, patch_attr_show, NULL, MARKPATCH_PATCH_CODE)
+/* /sys/kernel/markpatch/: name, mode, show, store, id (src/glue.h). */
+#define MARKPATCH_DIR_ATTRS(X)							\
+	X(decode, 0600, attr_show, attr_store, MARKPATCH_ATTR_DECODE)		\
+	X(plan, 0600, attr_show, attr_store, MARKPATCH_ATTR_PLAN)		\
+	X(survey, 0600, attr_show, attr_store, MARKPATCH_ATTR_SURVEY)		\
+	X(patches, 0400, attr_show, NULL, MARKPATCH_ATTR_PATCHES)		\
+	X(install, 0200, NULL, attr_store, MARKPATCH_ATTR_INSTALL)		\
+	X(revert, 0200, NULL, attr_store, MARKPATCH_ATTR_REVERT)		\
+	X(stats, 0400, attr_show, NULL, MARKPATCH_ATTR_STATS)			\
+	X(timing, 0400, attr_show, NULL, MARKPATCH_ATTR_TIMING)
 
-#define DEFINE_ATTR(_dir, _name, _mode, _show, _store, _id) \
+/* /sys/kernel/markpatch/patch/<symbol>/: read-only; name and id. */
+#define MARKPATCH_PATCH_ATTRS(P)						\
+	P(hook, MARKPATCH_PATCH_HOOK) P(state, MARKPATCH_PATCH_STATE)		\
+	P(calls, MARKPATCH_PATCH_CALLS) P(partial, MARKPATCH_PATCH_PARTIAL)	\
+	P(traps, MARKPATCH_PATCH_TRAPS) P(code, MARKPATCH_PATCH_CODE)
+
+#define DEFINE_ATTR(_name, _mode, _show, _store, _id) \
 	static struct markpatch_kattr _name##_attr = { .ka = __ATTR(_name, _mode, _show, _store), .id = _id };
-MARKPATCH_ATTRS(DEFINE_ATTR)
+#define DEFINE_PATCH_ATTR(_name, _id) DEFINE_ATTR(_name, 0400, patch_attr_show, NULL, _id)
+#define LIST_ATTR(_name, ...) &_name##_attr.ka.attr,
 
-/* The attributes of one directory: LIST_<directory>(entry) lists the entry when it is there. */
-#define ATTR_IN_DIR_DIR(_name) &_name##_attr.ka.attr,
-#define ATTR_IN_DIR_PATCH(_name)
-#define ATTR_IN_PATCH_DIR(_name)
-#define ATTR_IN_PATCH_PATCH(_name) &_name##_attr.ka.attr,
-#define LIST_DIR(_dir, _name, ...) ATTR_IN_DIR_##_dir(_name)
-#define LIST_PATCH(_dir, _name, ...) ATTR_IN_PATCH_##_dir(_name)
+MARKPATCH_DIR_ATTRS(DEFINE_ATTR)
+MARKPATCH_PATCH_ATTRS(DEFINE_PATCH_ATTR)
 
-static struct attribute *markpatch_attrs[] = { MARKPATCH_ATTRS(LIST_DIR) NULL };
+static struct attribute *markpatch_attrs[] = { MARKPATCH_DIR_ATTRS(LIST_ATTR) NULL };
 static const struct attribute_group markpatch_group = { .attrs = markpatch_attrs };
 
-static struct attribute *patch_attrs[] = { MARKPATCH_ATTRS(LIST_PATCH) NULL };
+static struct attribute *patch_attrs[] = { MARKPATCH_PATCH_ATTRS(LIST_ATTR) NULL };
 static const struct attribute_group patch_group = { .attrs = patch_attrs };
 
 static struct kobject *markpatch_kobj;
