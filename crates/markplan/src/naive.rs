@@ -125,4 +125,46 @@ mod tests {
             Err(Refusal::BranchIntoInstruction { .. })
         ));
     }
+
+    /// ENDBR, the fentry NOP, `body`, then `ret` and int3 padding.
+    fn function(body: &[u8]) -> Vec<u8> {
+        let mut code = Vec::new();
+        code.extend_from_slice(&ENDBR64);
+        code.extend_from_slice(&FENTRY_NOP);
+        code.extend_from_slice(body);
+        code.push(0xc3);
+        code.extend_from_slice(&[0xcc; 8]);
+        code
+    }
+
+    fn facts() -> Facts<'static> {
+        Facts { ibt: true, fentry: true, has_fixup: &|_| false }
+    }
+
+    #[test]
+    fn a_span_of_exactly_five_bytes_stops_there() {
+        // mov $1,%eax (5 bytes, I1) ends the span; the ret after it is not in it.
+        let p = plan(&function(&[0xb8, 0x01, 0x00, 0x00, 0x00]), 0xffff_ffff_8100_0000, &facts()).unwrap();
+        assert_eq!(p.insns.iter().map(|i| i.len).collect::<Vec<_>>(), [5]);
+    }
+
+    #[test]
+    fn a_branch_just_past_the_span_is_taken() {
+        // I1 +9: inc %rdi (3); I2 +12: test $7,%dil (4): span [9, 16).
+        // +16: jnz to +16, the first byte past the span: it lands on a
+        // whole instruction, so it is allowed. (A branch to the span's
+        // first byte is a back-edge to the entry, refused by the planner's
+        // scan_branches before this method's own check.)
+        let code = function(&[0x48, 0xff, 0xc7, 0x40, 0xf6, 0xc7, 0x07, 0x75, 0xfe]);
+        let p = plan(&code, 0xffff_ffff_8100_0000, &facts()).unwrap();
+        assert_eq!((p.region_start(), p.region_end()), (9, 16));
+    }
+
+    #[test]
+    fn an_exception_fixup_in_the_span_is_refused() {
+        let code = function(&[0xb8, 0x01, 0x00, 0x00, 0x00]);
+        let addr = 0xffff_ffff_8100_0000u64;
+        let f = Facts { ibt: true, fentry: true, has_fixup: &|a| a == addr + 9 };
+        assert_eq!(plan(&code, addr, &f).unwrap_err(), Refusal::ExceptionFixup { offset: 9 });
+    }
 }
