@@ -207,3 +207,29 @@ fn max_len_is_the_documented_bound_and_holds() {
         assert!(po.len() <= max_len(&p, ibt), "P is {} bytes, the bound {}", po.len(), max_len(&p, ibt));
     }
 }
+
+/// The self-check rejects a pseudo-original with any byte changed, unless
+/// the change leaves every instruction the same (a REX.B bit that a
+/// RIP-relative operand ignores, say): each instruction's opcode, operands,
+/// displacement and branch target are compared with the plan's. (cargo
+/// mutants found verify's comparisons untested: a correctly built P always
+/// passes.)
+#[test]
+fn verify_rejects_every_single_byte_change() {
+    let code = rip_and_jcc();
+    let p = planned(&code);
+    for ibt in [true, false] {
+        let po = build(&p, &code, ADDR, P_ADDR, ibt).unwrap();
+        let mut missed = Vec::new();
+        for at in 0..po.bytes.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut bad = PseudoOriginal { bytes: po.bytes.clone(), entries: po.entries.clone() };
+                bad.bytes[at] ^= flip;
+                if verify(&p, &code, P_ADDR, ibt, &bad).is_ok() && listing(&bad.bytes, P_ADDR) != listing(&po.bytes, P_ADDR) {
+                    missed.push((at, flip));
+                }
+            }
+        }
+        assert!(missed.is_empty(), "ibt={ibt}: changes verify accepted: {missed:x?} in {:02x?}", po.bytes);
+    }
+}
