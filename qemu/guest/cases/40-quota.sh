@@ -18,24 +18,28 @@ size() { stat -c %s "$1"; }
 # dfu DIR: statfs of DIR as user 1000: sets b (blocks), f (free), s (bsize)
 dfu() { set -- $(asuser "stat -f -c '%b %f %S' $1"); b=$1 f=$2 s=$3; }
 
-mkdir -p /mnt/ram /mnt/tmpfs
-mount -t ramfs ramfs /mnt/ram
-mount -t tmpfs -o size=64m tmpfs /mnt/tmpfs
-chmod 1777 /mnt/ram /mnt/tmpfs
+# Mount points under /tmp: writable in the QEMU guest and under virtme-ng
+# (whose root is the host's, read-only).
+MNT=$(mktemp -d /tmp/quota.XXXXXX)
+chmod 755 $MNT
+mkdir -p $MNT/ram $MNT/tmpfs
+mount -t ramfs ramfs $MNT/ram
+mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
+chmod 1777 $MNT/ram $MNT/tmpfs
 HOOKS="generic_perform_write:quota_write vfs_fallocate:quota_fallocate do_truncate:quota_truncate vfs_statfs:quota_statfs"
 for h in $HOOKS; do
 	check "${h%%:*} can be patched" sh -c "echo ${h%%:*} > $MP/plan"
 done
 
 # Before: nothing limits user 1000.
-op write /mnt/ram/before 0 $((2 * M))
+op write $MNT/ram/before 0 $((2 * M))
 check "before: user 1000 writes 2 MiB to ramfs ($OP_OUT)" [ "$OP_OUT" = "ok $((2 * M))" ]
-rm -f /mnt/ram/before
+rm -f $MNT/ram/before
 
-expect_errno "limit 1 MiB for uid 1000 on /mnt/ram" ok $MP/quota "1000 $M /mnt/ram"
-expect_errno "limit 1 MiB for uid 1000 on /mnt/tmpfs" ok $MP/quota "1000 $M /mnt/tmpfs"
+expect_errno "limit 1 MiB for uid 1000 on $MNT/ram" ok $MP/quota "1000 $M $MNT/ram"
+expect_errno "limit 1 MiB for uid 1000 on $MNT/tmpfs" ok $MP/quota "1000 $M $MNT/tmpfs"
 expect_errno "a limit on a path that does not exist" ENOENT $MP/quota "1000 $M /no/such/dir"
-expect_errno "a malformed limit" EINVAL $MP/quota "1000 1M /mnt/ram"
+expect_errno "a malformed limit" EINVAL $MP/quota "1000 1M $MNT/ram"
 cat $MP/quota
 for h in $HOOKS; do
 	expect_errno "install ${h%%:*} ${h#*:}" ok $MP/install "${h%%:*} ${h#*:}"
@@ -43,7 +47,7 @@ done
 cat $MP/patches
 
 for fs in ram tmpfs; do
-	d=/mnt/$fs
+	d=$MNT/$fs
 	echo "--- $d"
 	# write: a short write up to the limit, then EDQUOT
 	op write $d/a 0 $((600 * K)); check "$fs write 600 KiB ($OP_OUT)" [ "$OP_OUT" = "ok $((600 * K))" ]
@@ -104,12 +108,13 @@ cat $MP/quota
 for h in $HOOKS; do
 	expect_errno "revert ${h%%:*}" ok $MP/revert "${h%%:*}"
 done
-op write /mnt/ram/a 0 $((2 * M)); check "after revert: uid 1000 writes past the old limit ($OP_OUT)" [ "$OP_OUT" = "ok $((2 * M))" ]
-check "after revert: df as uid 1000 shows the file system again" [ "$(asuser "stat -f -c '%b' /mnt/tmpfs")" = "$(stat -f -c '%b' /mnt/tmpfs)" ]
-expect_errno "remove the limit on /mnt/ram" ok $MP/quota "1000 0 /mnt/ram"
-expect_errno "remove the limit on /mnt/tmpfs" ok $MP/quota "1000 0 /mnt/tmpfs"
-expect_errno "remove a limit that is not there" ENOENT $MP/quota "1000 0 /mnt/tmpfs"
-rm -rf /mnt/ram/* /mnt/tmpfs/*
-umount /mnt/ram && umount /mnt/tmpfs
+op write $MNT/ram/a 0 $((2 * M)); check "after revert: uid 1000 writes past the old limit ($OP_OUT)" [ "$OP_OUT" = "ok $((2 * M))" ]
+check "after revert: df as uid 1000 shows the file system again" [ "$(asuser "stat -f -c '%b' $MNT/tmpfs")" = "$(stat -f -c '%b' $MNT/tmpfs)" ]
+expect_errno "remove the limit on $MNT/ram" ok $MP/quota "1000 0 $MNT/ram"
+expect_errno "remove the limit on $MNT/tmpfs" ok $MP/quota "1000 0 $MNT/tmpfs"
+expect_errno "remove a limit that is not there" ENOENT $MP/quota "1000 0 $MNT/tmpfs"
+rm -rf $MNT/ram/* $MNT/tmpfs/*
+umount $MNT/ram && umount $MNT/tmpfs
 check "the file systems unmount once the limits are gone" [ $? = 0 ]
+rmdir $MNT/ram $MNT/tmpfs $MNT
 finish
