@@ -20,8 +20,8 @@ dfu() { set -- $(asuser "stat -f -c '%b %f %S' $1"); b=$1 f=$2 s=$3; }
 
 # Mount points under /tmp: writable in the QEMU guest and under virtme-ng
 # (whose root is the host's, read-only).
-MNT=$(mktemp -d /tmp/quota.XXXXXX)
-chmod 755 $MNT
+MNT=/tmp/quota.$$
+mkdir -p $MNT && chmod 755 $MNT
 mkdir -p $MNT/ram $MNT/tmpfs
 mount -t ramfs ramfs $MNT/ram
 mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
