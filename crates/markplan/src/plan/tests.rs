@@ -609,3 +609,54 @@ fn ud2_in_the_region_is_refused_as_ud() {
         other => panic!("ud2 in the region: {other:?}"),
     }
 }
+
+/// Only `mov %rsp,%rbp` pins the entry for a realign: a move of another
+/// register into %rbp, of %rsp elsewhere, from memory, or another
+/// instruction between the two registers does not (cargo mutants found
+/// each part of that test unchecked).
+#[test]
+fn only_mov_rsp_to_rbp_sets_up_a_realign() {
+    for (what, not_a_frame) in [
+        ("mov %rbx,%rbp", &[0x48, 0x89, 0xdd][..]),
+        ("mov %rsp,%rbx", &[0x48, 0x89, 0xe3][..]),
+        ("add %rsp,%rbp", &[0x48, 0x01, 0xe5][..]),
+        ("mov (%rsp),%rbp", &[0x48, 0x8b, 0x2c, 0x24][..]),
+        ("mov %esp,%ebp", &[0x89, 0xe5][..]),
+    ] {
+        let r = plan_of(&[PUSH_RBP, not_a_frame, AND_M16_RSP, SUB_0X180_RSP]);
+        assert_eq!(r.map_err(|e| e.kind()).err(), Some("rsp-write"), "after {what}");
+    }
+}
+
+/// What `and $imm,%rsp` a realign is: a power of two from 16 to 4096, an
+/// `and` of %rsp with an immediate; nothing else that writes %rsp.
+#[test]
+fn a_realign_is_an_and_of_rsp_by_16_to_4096() {
+    for (what, insn) in [
+        ("and $-8,%rsp", &[0x48, 0x83, 0xe4, 0xf8][..]),
+        ("and $-8192,%rsp", &[0x48, 0x81, 0xe4, 0x00, 0xe0, 0xff, 0xff][..]),
+        ("or $-16,%rsp", &[0x48, 0x83, 0xcc, 0xf0][..]),
+        ("and %rax,%rsp", &[0x48, 0x21, 0xc4][..]),
+    ] {
+        let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, insn, SUB_0X180_RSP]);
+        assert_eq!(r.map_err(|e| e.kind()).err(), Some("rsp-write"), "{what}");
+    }
+}
+
+/// A refusal because %rbp is written after the realign names the offset
+/// of the realigning `and`.
+#[test]
+fn rbp_written_after_the_realign_is_refused_at_the_and() {
+    let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, POP_RBP, SUB_0X180_RSP]).unwrap_err();
+    // +9 push, +10 mov (3), +13 the `and`.
+    assert_eq!(r, Refusal::RspWrite { offset: 13 });
+}
+
+/// `int1`, `int $n` and `into` in the region are refused as interrupts.
+#[test]
+fn software_interrupts_in_the_region_are_refused() {
+    for insn in [&[0xf1][..], &[0xcd, 0x80][..]] {
+        let r = plan_of(&[PUSH_RBX, insn, SUB_0X78_RSP]).unwrap_err();
+        assert_eq!(r.kind(), "interrupt", "{insn:02x?}");
+    }
+}
