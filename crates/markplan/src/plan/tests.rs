@@ -660,3 +660,19 @@ fn software_interrupts_in_the_region_are_refused() {
         assert_eq!(r.kind(), "interrupt", "{insn:02x?}");
     }
 }
+
+/// An indirect call in the region pushes a return address the static
+/// depths do not count: refused (only `call rel32` has no net effect).
+#[test]
+fn an_indirect_call_in_the_region_is_refused() {
+    assert!(plan_of(&[PUSH_RBX, &[0xff, 0xd0], SUB_0X78_RSP]).is_err());
+}
+
+/// IM may write %rbp after a realign: past IM the resolver never looks.
+#[test]
+fn im_may_write_rbp_after_a_realign() {
+    // mov $0x12345678,%rbp (7 bytes) is IM.
+    let p = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, &[0x48, 0xc7, 0xc5, 0x78, 0x56, 0x34, 0x12]]).unwrap();
+    assert_eq!(p.m(), 4);
+    assert_eq!(p.realign.map(|r| r.index), Some(2));
+}
