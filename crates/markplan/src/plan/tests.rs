@@ -676,3 +676,39 @@ fn im_may_write_rbp_after_a_realign() {
     assert_eq!(p.m(), 4);
     assert_eq!(p.realign.map(|r| r.index), Some(2));
 }
+
+/// What each Ik becomes once the stub's address is known: a mark below IM,
+/// `jmp stub` at IM; and a plain IM is not a padded exit, while `ret` and
+/// `jmp rel8` count as padded exits only with padding behind them.
+#[test]
+fn replacements_are_marks_then_the_jump_to_the_stub() {
+    let p = plan_of(&[PUSH_R14, PUSH_RBX, SUB_0X78_RSP, MOV_GS_RAX]).unwrap();
+    let stub = ADDR + 0x4000_0000;
+    for k in 0..p.m() - 1 {
+        let r = crate::marks::replacement_bytes(&p, k, stub).unwrap();
+        assert_eq!(r[0], 0x54, "I{} starts with push %rsp", k + 1);
+        assert_eq!(r.len(), p.insns[k].len);
+    }
+    let im = crate::marks::replacement_bytes(&p, p.m() - 1, stub).unwrap();
+    let jmp = crate::decode::decode_insns(&im, ADDR + p.insns[p.m() - 1].offset as u64, 1).unwrap();
+    assert_eq!(jmp[0].insn.near_branch_target(), stub);
+    assert!(p.insns.iter().all(|i| !i.is_padded_exit()));
+    let exit = |original: &[u8]| PlannedInsn { original: original.to_vec(), len: original.len(), ..p.insns[0].clone() };
+    assert!(!exit(&[0xc3]).is_padded_exit());
+    assert!(exit(&[0xc3, 0xcc]).is_padded_exit());
+    assert!(!exit(&[0xeb, 0x10]).is_padded_exit());
+    assert!(exit(&[0xeb, 0x10, 0xcc]).is_padded_exit());
+}
+
+#[test]
+fn fentry_sites_say_what_holds_them() {
+    use crate::refusal::FentrySite;
+    for (site, words) in [
+        (FentrySite::Call, "ftrace is tracing"),
+        (FentrySite::Jmp, "livepatch"),
+        (FentrySite::Int3, "kprobe"),
+        (FentrySite::Other, "no fentry NOP"),
+    ] {
+        assert!(alloc::format!("{site}").contains(words));
+    }
+}
