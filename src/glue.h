@@ -66,8 +66,10 @@ void markpatch_synchronize_rcu(void);
 bool markpatch_module_get(struct module *owner);
 void markpatch_module_put(struct module *owner);
 void markpatch_pin_self(void);
+void markpatch_unpin_self(void);
 int markpatch_read_text(void *dst, unsigned long addr, size_t len);
 int markpatch_call_atomic(int (*fn)(void *), void *data);
+void markpatch_own_text(unsigned long *start, unsigned long *size);
 
 /* src/ksys/probes.c */
 struct markpatch_probes;
@@ -83,11 +85,14 @@ const char *markpatch_param_hook(void);
 unsigned int markpatch_param_install_delay_ms(void);
 bool markpatch_param_int3_writes(void);
 bool markpatch_param_naive_unsafe(void);
+int markpatch_param_tcg_retouch(void);
+bool markpatch_param_take_failed_write(void);
 
 /* src/ksys/module_notifier.c */
 int markpatch_module_notifier_register(void);
 void markpatch_module_notifier_unregister(void);
 bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address);
+bool markpatch_module_init_text(unsigned long addr, unsigned long module_text_address);
 
 /* src/ksys/alloc_shim.rs */
 size_t markpatch_heap_bytes(void);
@@ -143,6 +148,7 @@ void markpatch_resolve(struct markpatch_frame *frame);
 /* src/runtime/int3_notifier.c */
 int markpatch_int3_register(void);
 void markpatch_int3_unregister(void);
+unsigned long markpatch_int3_notifier_call(void);
 
 /* src/runtime/int3.rs: a kernel int3 nobody else claimed. */
 bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);

@@ -8,24 +8,51 @@
 
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+use markplan::marks::{classify, InsnBytes};
 use markplan::plan::MAX_REGION;
 
+use super::arm::InsnAt;
 use super::insn_write::{trap, untrap, write_first, write_tail};
 use super::patch::Patch;
 use crate::ksys::wait;
 use crate::text;
 
+/// The first instruction, from Ik on, that holds bytes markpatch did not
+/// write (a kprobe's int3 or jump, ftrace, another patcher): None when
+/// every one holds its original bytes, its replacement, or markpatch's own
+/// int3 part-way (docs/design.md, "Neighbours that write the same text").
+pub(super) fn foreign(patch: &Patch, from: usize) -> Result<Option<InsnAt>> {
+    for k in from..patch.plan.m() {
+        let i = &patch.plan.insns[k];
+        let mut current = [0u8; 15];
+        text::read(patch.insn_addr(k), &mut current[..i.len])?;
+        let replacement = patch.replacement(k)?;
+        let trapped = patch.live.trap[k].load(Ordering::SeqCst);
+        if classify(&current[..i.len], &i.original, &replacement, trapped) == InsnBytes::Foreign {
+            return Ok(Some(InsnAt { k, offset: i.offset }));
+        }
+    }
+    Ok(None)
+}
+
 /// Puts back the original bytes of Ik for k >= `from` (all of them for a
-/// revert, the written suffix for a rollback).
+/// revert, the written suffix for a rollback). EBUSY, with nothing
+/// written and the hook still published, when another writer's bytes are
+/// in the region: putting ours back over them would destroy theirs (see
+/// [`foreign`]). Each write is a compare-and-exchange against the bytes
+/// read here, so a writer that comes later makes it fail, not vanish.
 pub(super) fn disarm(patch: &Patch, from: usize) -> Result {
     let m = patch.plan.m();
-    // New calls run the original from now on.
-    patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
+    if foreign(patch, from)?.is_some() {
+        return Err(EBUSY);
+    }
     let mut current: [[u8; 15]; MAX_REGION] = [[0; 15]; MAX_REGION];
     for k in from..m {
         let len = patch.plan.insns[k].len;
         text::read(patch.insn_addr(k), &mut current[k][..len])?;
     }
+    // New calls run the original from now on.
+    patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
     for k in from..m {
         trap(patch, k, current[k][0])?;
     }

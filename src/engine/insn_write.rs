@@ -16,13 +16,16 @@ use crate::bindings;
 use crate::text;
 
 /// Step 1: int3 over Ik's first byte (`first` now). The int3 handler takes
-/// a CPU that reaches it into the pseudo-original from then on.
+/// a CPU that reaches it into the pseudo-original from then on. When the
+/// write fails (another writer's byte is there) the trap flag is cleared
+/// again: an int3 there is not ours, and a rollback must not take it for
+/// ours (crate::engine::disarm::foreign).
 pub(super) fn trap(patch: &Patch, k: usize, first: u8) -> Result {
     patch.live.trap[k].store(true, Ordering::SeqCst);
     if first == INT3 {
         return Ok(());
     }
-    text::cmpxchg_bytes(patch.insn_addr(k), &[first], &[INT3])
+    text::cmpxchg_bytes(patch.insn_addr(k), &[first], &[INT3]).inspect_err(|_| untrap(patch, k))
 }
 
 /// Step 2: Ik's bytes after the first, from `old` to `new`; no CPU

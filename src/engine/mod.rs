@@ -19,12 +19,14 @@
 
 pub(crate) mod arm;
 pub(crate) mod cost;
+pub(crate) mod dependencies;
 pub(crate) mod direct;
 pub(crate) mod disarm;
 pub(crate) mod insn_write;
 pub(crate) mod patch;
 pub(crate) mod prepare;
 pub(crate) mod retire;
+pub(crate) mod symbol_class;
 pub(crate) mod verdict;
 
 use core::sync::atomic::Ordering;
@@ -36,6 +38,8 @@ use markplan::refusal::Refusal;
 
 use self::arm::{ArmError, InsnAt};
 use self::cost::OpCost;
+use self::dependencies::Dependencies;
+use self::symbol_class::{Class, SymbolClasses};
 use self::patch::{Method, Patch, State};
 use self::prepare::Request;
 use self::verdict::{Planned, Verdict};
@@ -111,6 +115,10 @@ pub(crate) struct Engine {
     pub(crate) hooks: Registry,
     /// search_exception_tables(), through an arena thunk.
     search_exception_tables: u64,
+    /// What markpatch runs on, never patched.
+    pub(crate) dependencies: Dependencies,
+    /// Which kernel functions are not C functions.
+    classes: SymbolClasses,
     /// What the last install and the last revert cost.
     pub(crate) last_install: Option<OpCost>,
     pub(crate) last_revert: Option<OpCost>,
@@ -128,7 +136,18 @@ impl Engine {
             CORE_TEXT[1].store(end as u64, Ordering::Release);
         }
         let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
+        let classes = SymbolClasses::load()?;
+        let dependencies = Dependencies::find()?;
+        let (assembly, jump_entered) = SymbolClasses::counts();
+        pr_info!(
+            "{} kernel functions are markpatch's own dependencies, never patched; {} are written in assembly (count only), {} entered by a jump (never patched)\n",
+            dependencies.kernel_functions(),
+            assembly,
+            jump_entered
+        );
         Ok(Engine {
+            dependencies,
+            classes,
             arena,
             patches: alloc::vec::Vec::new(),
             hooks: Registry::new(),
@@ -169,13 +188,20 @@ impl Engine {
         match probes.find(name) {
             Ok(func) => self.plan_function(probes, func),
             Err(Unresolved::Other(e)) if e == ENOMEM => Err(e),
-            Err(u) => Ok(Planned { func: None, code: alloc::vec::Vec::new(), verdict: Verdict::Unresolved(u) }),
+            Err(u) => Ok(Planned { func: None, class: Class::C, code: alloc::vec::Vec::new(), verdict: Verdict::Unresolved(u) }),
         }
     }
 
     fn plan_function(&self, probes: &mut Probes, func: Function) -> Result<Planned> {
         let mut code = crate::vec_filled(func.size.min(MAX_FUNCTION), 0u8)?;
         text::read(func.start as u64, &mut code)?;
+        let class = self.classes.of(func.start);
+        if self.dependencies.contains(func.start) {
+            return Ok(Planned { func: Some(func), class, code, verdict: Verdict::Dependency });
+        }
+        if class == Class::JumpEntered {
+            return Ok(Planned { func: Some(func), class, code, verdict: Verdict::JumpEntered });
+        }
         let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
         let verdict = match markplan::plan::plan(&code, func.start as u64, &facts) {
             Err(r) => Verdict::Refused(r),
@@ -190,7 +216,7 @@ impl Engine {
                 }
             }
         };
-        Ok(Planned { func: Some(func), code, verdict })
+        Ok(Planned { func: Some(func), class, code, verdict })
     }
 
     /// Installs `spec` on `name`, or replaces the hook of its patch.
@@ -217,6 +243,9 @@ impl Engine {
             self.replace_hook(i, spec, desc)?;
             return Ok(Installed::Replaced);
         }
+        if self.classes.of(func.start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
+            return Err(Failure::Refused(Verdict::CountOnly));
+        }
         let index = live::free_index().ok_or(Failure::new(ENOSPC, "patch table full"))?;
         let planned = self.plan_function(&mut probes, func).map_err(|e| Failure::new(e, "cannot read the function"))?;
         // Unregistering the probes waits for a grace period.
@@ -225,7 +254,9 @@ impl Engine {
         let method = if unsafe { bindings::markpatch_param_naive_unsafe() } { Method::Direct } else { Method::Marks };
         let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
         let plan = match (planned.verdict, method) {
-            (v @ Verdict::KprobesRefuses { .. }, _) => return Err(Failure::Refused(v)),
+            (v @ (Verdict::KprobesRefuses { .. } | Verdict::Dependency | Verdict::JumpEntered), _) => {
+                return Err(Failure::Refused(v))
+            }
             (_, Method::Direct) => direct::plan(&planned.code, func.start as u64, &facts).map_err(Failure::refused)?,
             (Verdict::Plannable(plan), Method::Marks) => plan,
             (v, Method::Marks) => return Err(Failure::Refused(v)),
@@ -279,6 +310,9 @@ impl Engine {
         if patch.state() == State::Abandoned {
             return Err(Failure::new(EBUSY, "abandoned: its original bytes could not be restored"));
         }
+        if self.classes.of(patch.func.start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
+            return Err(Failure::Refused(Verdict::CountOnly));
+        }
         let cfg = self.hooks.make_config(spec, desc, patch.live.entries[0]).map_err(|e| Failure::new(e, "no such hook"))?;
         patch.live.hook.store(core::ptr::from_ref(&*cfg).cast_mut(), Ordering::Release);
         if let Some(old) = patch.cfg.replace(cfg) {
@@ -287,19 +321,39 @@ impl Engine {
         Ok(())
     }
 
-    /// Reverts the patch on `start` (ENOENT when there is none; EBUSY for
-    /// an abandoned one).
+    /// Reverts the patch on `start` (ENOENT when there is none). EBUSY,
+    /// the patch left as it is, when another writer's bytes are in its
+    /// region (a kprobe, ftrace, another patcher): restoring over them
+    /// would destroy theirs, and theirs would later bring ours back. An
+    /// abandoned patch is tried again.
     pub(crate) fn revert(&mut self, start: usize) -> Result {
         let i = self.patches.iter().position(|p| p.func.start == start).ok_or(ENOENT)?;
-        if self.patches[i].state() == State::Abandoned {
+        if let Some(at) = self.foreign(&self.patches[i])? {
+            let p = &self.patches[i];
+            pr_warn!(
+                "{}: revert refused: I{} at +{:#x} holds bytes markpatch did not write (a kprobe, ftrace or another patcher); the patch stays {}: revert again once that writer is gone\n",
+                p.name(),
+                at.k + 1,
+                at.offset,
+                p.state().name()
+            );
             return Err(EBUSY);
         }
         let patch = self.patches.remove(i);
         self.revert_patch(patch)
     }
 
+    /// Where another writer's bytes are in `patch`'s region, if anywhere.
+    fn foreign(&self, patch: &Patch) -> Result<Option<InsnAt>> {
+        match patch.method {
+            Method::Marks => disarm::foreign(patch, 0),
+            Method::Direct => Ok(None),
+        }
+    }
+
     fn revert_patch(&mut self, patch: KBox<Patch>) -> Result {
         let start = cost::start();
+        let was_abandoned = patch.state() == State::Abandoned;
         patch.set_state(State::Reverting);
         let restored = match patch.method {
             Method::Marks => disarm::disarm(&patch, 0),
@@ -308,12 +362,20 @@ impl Engine {
         let write_ns = cost::now_ns() - start.ns();
         text::flush_aliases();
         if let Err(e) = restored {
-            retire::abandon(&patch, e);
+            if was_abandoned {
+                patch.set_state(State::Abandoned);
+                pr_err!("{}: still cannot restore the original bytes (errno {})\n", patch.name(), e.to_errno());
+            } else {
+                retire::abandon(&patch, e);
+            }
             // Kept linked: in the table, for `patches` to show.
             let _ = crate::try_push(&mut self.patches, patch).map_err(|_| {
                 pr_err!("out of memory: an abandoned patch is no longer listed\n");
             });
             return Err(e);
+        }
+        if was_abandoned {
+            retire::unpin();
         }
         if patch.restored() {
             pr_info!("{}: reverted; original bytes restored and verified\n", patch.name());
@@ -331,21 +393,54 @@ impl Engine {
         Ok(())
     }
 
-    /// Reverts every patch on a function in [start, end); returns how many.
-    pub(crate) fn revert_range(&mut self, start: usize, end: usize) -> usize {
+    /// Reverts every patch on a function of a module that is going away,
+    /// in [start, end); returns how many. A region that holds another
+    /// writer's bytes is not restored (its text is being freed, and the
+    /// other writer's bytes with it): the patch is unlinked as it is, once
+    /// nothing can run its stub, pseudo-original or hook.
+    pub(crate) fn revert_going(&mut self, start: usize, end: usize) -> usize {
         let mut n = 0;
-        while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start) && p.state() != State::Abandoned) {
+        while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start)) {
             let patch = self.patches.remove(i);
-            let _ = self.revert_patch(patch);
+            let foreign = self.foreign(&patch).ok().flatten();
+            if foreign.is_none() && patch.state() != State::Abandoned {
+                let _ = self.revert_patch(patch);
+            } else {
+                pr_warn!("{}: its module is going away with bytes markpatch did not write in its region: unlinked without restoring\n", patch.name());
+                patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
+                if patch.state() == State::Abandoned {
+                    retire::unpin();
+                }
+                let slot = retire::unlink(patch, false);
+                self.arena.free(slot);
+            }
             n += 1;
         }
         n
     }
 
-    /// Reverts every patch (module unload; an abandoned patch pins the
-    /// module, so there is none then).
+    /// Reverts every patch (markpatch's unload; an abandoned patch pins
+    /// the module, so there is none then). A patch whose region holds
+    /// another writer's bytes is waited for: markpatch's text, which its
+    /// callers run, must not be freed while it is linked, and its bytes
+    /// cannot be restored over the other writer's.
     pub(crate) fn revert_all(&mut self) {
-        self.revert_range(0, usize::MAX);
+        while let Some(patch) = self.patches.pop() {
+            let mut waited_ms = 0u32;
+            while let Ok(Some(at)) = self.foreign(&patch) {
+                if waited_ms % 10_000 == 0 {
+                    pr_warn!(
+                        "{}: unload waits: I{} at +{:#x} holds bytes markpatch did not write (a kprobe?); remove that writer\n",
+                        patch.name(),
+                        at.k + 1,
+                        at.offset
+                    );
+                }
+                wait::sleep_ms(100);
+                waited_ms += 100;
+            }
+            let _ = self.revert_patch(patch);
+        }
     }
 
     /// Whether a patch uses the registered hook `name`.

@@ -56,14 +56,21 @@ pub(super) fn unlink(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
 /// Keeps a patch whose original bytes could not be put back (someone else
 /// wrote the text meanwhile): callers may still reach its stub, P and int3
 /// handling, which live in markpatch's own text, so the patch stays linked
-/// and markpatch stays loaded until the next boot.
+/// and markpatch stays loaded until a later revert of it succeeds.
 pub(super) fn abandon(patch: &Patch, e: Error) {
     patch.set_state(State::Abandoned);
     // SAFETY: takes a reference on this module, never dropped.
     unsafe { bindings::markpatch_pin_self() };
     pr_err!(
-        "{}: cannot restore the original bytes (errno {}); the patch stays linked and markpatch stays loaded\n",
+        "{}: cannot restore the original bytes (errno {}); the patch stays linked, listed as abandoned, and markpatch stays loaded until a revert of it succeeds\n",
         patch.name(),
         e.to_errno()
     );
+}
+
+/// Drops the reference an abandoned patch took on markpatch, once its
+/// original bytes are back and it is unlinked.
+pub(super) fn unpin() {
+    // SAFETY: drops the reference `abandon` took on this module.
+    unsafe { bindings::markpatch_unpin_self() };
 }

@@ -9,6 +9,7 @@ use markplan::plan::Plan;
 use markplan::refusal::Refusal;
 
 use crate::ksys::errno;
+use super::symbol_class::Class;
 use crate::ksys::symbol::{Function, Unresolved};
 
 /// The verdict on one function.
@@ -23,6 +24,15 @@ pub(crate) enum Verdict {
     /// label, static call, bug entry or blacklisted address (`err`), or
     /// an armed kprobe already there (EBUSY).
     KprobesRefuses { k: usize, offset: usize, err: Error },
+    /// markpatch's own code, or a function its run-time paths call
+    /// (crate::engine::dependencies): patching it would recurse.
+    Dependency,
+    /// Code entered by a jump, not a call (crate::engine::symbol_class):
+    /// no return address on its stack for a hook to return to.
+    JumpEntered,
+    /// Written in assembly, with a register contract of its own: only
+    /// `count` may run for it (the answer to installing another hook).
+    CountOnly,
 }
 
 impl Verdict {
@@ -31,7 +41,11 @@ impl Verdict {
         match self {
             Verdict::Plannable(_) => None,
             Verdict::Unresolved(u) => Some(u.errno()),
-            Verdict::Refused(_) | Verdict::KprobesRefuses { .. } => Some(errno::EOPNOTSUPP()),
+            Verdict::Refused(_)
+            | Verdict::KprobesRefuses { .. }
+            | Verdict::Dependency
+            | Verdict::JumpEntered
+            | Verdict::CountOnly => Some(errno::EOPNOTSUPP()),
         }
     }
 
@@ -43,6 +57,9 @@ impl Verdict {
             Verdict::Refused(r) => r.kind(),
             Verdict::KprobesRefuses { err, .. } if *err == EBUSY => "kprobe-armed",
             Verdict::KprobesRefuses { .. } => "kprobes-refuses-region",
+            Verdict::Dependency => "markpatch-dependency",
+            Verdict::JumpEntered => "jump-entered",
+            Verdict::CountOnly => "count-only",
         }
     }
 
@@ -69,6 +86,15 @@ impl fmt::Display for Reason<'_> {
                 };
                 write!(f, "refused: kprobes refuses I{} at +{:#x} (errno {}: {})", k + 1, offset, err.to_errno(), why)
             }
+            Verdict::Dependency => {
+                f.write_str("refused: markpatch-dependency: markpatch's own code, or called by its resolver, int3 handler or hook dispatch")
+            }
+            Verdict::JumpEntered => f.write_str(
+                "refused: jump-entered: not typed as a function (assembly code or a label, entered by a jump or without a call frame of its own)",
+            ),
+            Verdict::CountOnly => f.write_str(
+                "refused: count-only: written in assembly, with a register contract of its own: only the count hook may run for it",
+            ),
         }
     }
 }
@@ -77,6 +103,8 @@ impl fmt::Display for Reason<'_> {
 /// when the name is not a function).
 pub(crate) struct Planned {
     pub(crate) func: Option<Function>,
+    /// What kind of code it is (C for a name that is not a function).
+    pub(crate) class: Class,
     pub(crate) code: alloc::vec::Vec<u8>,
     pub(crate) verdict: Verdict,
 }

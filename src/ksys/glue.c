@@ -123,13 +123,26 @@ void markpatch_synchronize_rcu(void)
 }
 
 /*
- * Pins markpatch itself until the next boot: a patch whose original bytes
- * could not be restored stays linked, and its stub and pseudo-original are
- * in this module's text.
+ * Pins markpatch itself while a patch whose original bytes could not be
+ * restored stays linked: its stub and pseudo-original are in this module's
+ * text.
  */
 void markpatch_pin_self(void)
 {
 	__module_get(THIS_MODULE);
+}
+
+/* Drops what markpatch_pin_self() took, once the patch is unlinked. */
+void markpatch_unpin_self(void)
+{
+	module_put(THIS_MODULE);
+}
+
+/* markpatch's own text, which it never patches (src/engine/dependencies.rs). */
+void markpatch_own_text(unsigned long *start, unsigned long *size)
+{
+	*start = (unsigned long)THIS_MODULE->mem[MOD_TEXT].base;
+	*size = THIS_MODULE->mem[MOD_TEXT].size;
 }
 
 bool markpatch_module_get(struct module *owner)

@@ -47,6 +47,24 @@ bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_ad
 	return live;
 }
 
+/*
+ * Whether @addr is in the init text of a module: code that runs only while
+ * the module is coming and that the kernel frees once its init returned.
+ * A patch there would outlive its function, so it is refused.
+ */
+bool markpatch_module_init_text(unsigned long addr, unsigned long module_text_address)
+{
+	struct module *(*lookup)(unsigned long) = (void *)module_text_address;
+	struct module *mod;
+	bool init;
+
+	preempt_disable();
+	mod = lookup(addr);
+	init = mod && within_module_mem_type(addr, mod, MOD_INIT_TEXT);
+	preempt_enable();
+	return init;
+}
+
 int markpatch_module_notifier_register(void)
 {
 	return register_module_notifier(&markpatch_module_nb);

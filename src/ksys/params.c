@@ -56,3 +56,37 @@ bool markpatch_param_naive_unsafe(void)
 bool markpatch_fast_path = true;
 module_param_named(fast_path, markpatch_fast_path, bool, 0644);
 MODULE_PARM_DESC(fast_path, "Debug: 0 sends every call of a patched function through the full resolver instead of the fast path for new calls, for make bench's comparison and tests (default 1)");
+
+/*
+ * tcg_retouch: write each text write's bytes a second time (compared
+ * first) once every CPU has been serialised. Only QEMU's TCG needs it (see
+ * src/text/text_poke.c); -1, the default, turns it on when the CPU says it
+ * is QEMU's TCG, and never on a real CPU.
+ */
+static int tcg_retouch = -1;
+module_param(tcg_retouch, int, 0644);
+MODULE_PARM_DESC(tcg_retouch, "Write text twice for QEMU TCG's translation cache: 1 on, 0 off, -1 (default) on only when the CPU model is QEMU's TCG");
+
+int markpatch_param_tcg_retouch(void)
+{
+	return READ_ONCE(tcg_retouch);
+}
+
+/*
+ * debug_fail_writes: the next N text writes fail with EIO before writing
+ * anything, so that tests reach the rollback and an abandoned patch. The
+ * engine lock serialises the writes that read it.
+ */
+static int debug_fail_writes;
+module_param(debug_fail_writes, int, 0644);
+MODULE_PARM_DESC(debug_fail_writes, "TEST ONLY: the next N text writes fail with EIO before writing anything, to test rollback and abandoned patches (default 0)");
+
+bool markpatch_param_take_failed_write(void)
+{
+	int n = READ_ONCE(debug_fail_writes);
+
+	if (n <= 0)
+		return false;
+	WRITE_ONCE(debug_fail_writes, n - 1);
+	return true;
+}

@@ -11,7 +11,7 @@ use kernel::str::CStr;
 
 use super::symbol::{Function, Unresolved};
 use crate::bindings;
-use crate::runtime::kernel_text::is_text;
+use crate::runtime::kernel_text::{in_module_init_text, is_text};
 
 /// Disabled kprobes registered one by one and removed together on drop (one
 /// RCU grace period for the whole set).
@@ -48,6 +48,9 @@ impl Probes {
             } else {
                 Unresolved::Other(e)
             });
+        }
+        if in_module_init_text(start as u64) {
+            return Err(Unresolved::ModuleInitText);
         }
         Ok(Function { start: start as usize, size: size as usize, fentry })
     }

@@ -12,7 +12,7 @@ use markplan::input::SYMBOL_MAX;
 
 use super::probes::Probes;
 use crate::bindings;
-use crate::runtime::kernel_text::is_text;
+use crate::runtime::kernel_text::{in_module_init_text, is_text};
 
 /// kallsyms_lookup_name(), through an arena thunk (it is not exported; its
 /// address comes from a kprobe once, at load). 0 until then.
@@ -35,6 +35,9 @@ pub(crate) enum Unresolved {
     /// The name is not in live text: data, or an `__init` function whose
     /// code was freed after boot.
     NotLiveText,
+    /// The name is in a coming module's init text, which the kernel frees
+    /// once the module's init returned.
+    ModuleInitText,
     /// kprobes refuses it: blacklisted, noinstr or entry code.
     Forbidden,
     /// Anything else, with the kernel's errno.
@@ -46,7 +49,9 @@ impl Unresolved {
     pub(crate) fn errno(self) -> Error {
         match self {
             Unresolved::NoSuchSymbol => ENOENT,
-            Unresolved::NotLiveText | Unresolved::Forbidden => crate::ksys::errno::EOPNOTSUPP(),
+            Unresolved::NotLiveText | Unresolved::ModuleInitText | Unresolved::Forbidden => {
+                crate::ksys::errno::EOPNOTSUPP()
+            }
             Unresolved::Other(e) => e,
         }
     }
@@ -56,6 +61,7 @@ impl Unresolved {
         match self {
             Unresolved::NoSuchSymbol => "no-such-symbol",
             Unresolved::NotLiveText => "not-live-text",
+            Unresolved::ModuleInitText => "module-init-text",
             Unresolved::Forbidden => "kprobes-forbidden",
             Unresolved::Other(_) => "kprobes-error",
         }
@@ -68,6 +74,7 @@ impl Unresolved {
         match self {
             Unresolved::NoSuchSymbol => "no such symbol",
             Unresolved::NotLiveText => "not in live kernel text (data, or __init code freed after boot)",
+            Unresolved::ModuleInitText => "in a loading module's init text, freed once its init returns",
             Unresolved::Forbidden => "kprobes forbids it (blacklisted, noinstr or entry code)",
             Unresolved::Other(_) => "kprobes refuses it",
         }
@@ -110,6 +117,9 @@ pub(crate) fn find(name: &CStr) -> core::result::Result<Function, Unresolved> {
     let addr = kallsyms_address(name).ok_or(Unresolved::NoSuchSymbol)?;
     if !is_text(addr as u64) {
         return Err(Unresolved::NotLiveText);
+    }
+    if in_module_init_text(addr as u64) {
+        return Err(Unresolved::ModuleInitText);
     }
     extent(addr).ok_or(Unresolved::NoSuchSymbol)
 }

@@ -83,10 +83,18 @@ SYM_CODE_START(markpatch_resolver_entry)
 	jz	.Lslow
 	cmpq	MARKPATCH_LIVE_MODULE_RET(%rax), %rcx
 	jne	.Lslow
-4:	/* a new call: count it, run the hook's target with r11 = its config */
+4:	/*
+	 * A new call: count it and run the hook's target. A trampoline gets
+	 * the hook's config in r11; `count`, whose target is the original
+	 * itself, gets every register as its caller left it (functions called
+	 * from inline asm rely on r11 surviving).
+	 */
 	lock incq MARKPATCH_LIVE_CALLS(%rax)
-	movq	%rsi, %r11
 	movq	MARKPATCH_HOOK_TARGET(%rsi), %rcx
+	cmpq	MARKPATCH_HOOK_ORIGINAL(%rsi), %rcx
+	je	7f
+	movq	%rsi, %r11
+7:
 	movq	%rcx, -8(%rdx)			/* the last mark (or index) slot: where RET goes */
 	leaq	-8(%rdx), %rcx
 	movq	%rcx, 32(%rsp)			/* the flags' slot: the stack pointer to RET from */
@@ -135,6 +143,13 @@ SYM_CODE_START(markpatch_resolver_entry)
 	movq	%rsp, %rbx
 	andq	$-16, %rsp
 	cld
+	/*
+	 * Interrupts off while markpatch_resolve() decides: what it calls then
+	 * never reaches a preemption point or RCU's deferred work, which keeps
+	 * its dependencies few (src/engine/dependencies.rs). The caller's flags,
+	 * IF with them, come back with POPFQ or IRETQ below.
+	 */
+	cli
 	call	markpatch_resolve
 	movq	%rbx, %rsp
 	popq	%r15

@@ -37,6 +37,12 @@ int markpatch_int3_register(void)
 	return register_die_notifier(&markpatch_die_nb);
 }
 
+/* Where the die chain enters markpatch (a root of src/engine/dependencies.rs). */
+unsigned long markpatch_int3_notifier_call(void)
+{
+	return (unsigned long)markpatch_die;
+}
+
 void markpatch_int3_unregister(void)
 {
 	unregister_die_notifier(&markpatch_die_nb);

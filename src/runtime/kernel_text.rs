@@ -50,3 +50,12 @@ pub(crate) fn in_live_module_text(addr: u64) -> bool {
     // reads the module's state and text range.
     f != 0 && unsafe { bindings::markpatch_module_text_live(addr as c_ulong, f as c_ulong) }
 }
+
+/// Whether `addr` is in the init text of a module (a coming module's, the
+/// only kind that still has it), asked through the __module_text_address
+/// thunk.
+pub(crate) fn in_module_init_text(addr: u64) -> bool {
+    let f = MODULE_TEXT_ADDRESS.load(Ordering::Relaxed);
+    // SAFETY: as for in_live_module_text.
+    f != 0 && unsafe { bindings::markpatch_module_init_text(addr as c_ulong, f as c_ulong) }
+}

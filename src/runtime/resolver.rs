@@ -69,7 +69,11 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
             // SAFETY: a published config lives until after an RCU-tasks
             // grace period that follows its unpublishing.
             let cfg = unsafe { &*hook };
-            frame.r11 = hook as u64;
+            // A trampoline gets its config in r11; `count` (the original
+            // itself) gets every register as the caller left it.
+            if cfg.target() != cfg.original {
+                frame.r11 = hook as u64;
+            }
             // A new call: leave through RET (mode 0), below.
             let new_sp = entry_sp + 8 * pop as u64;
             // SAFETY: [sp, new_sp) are this thread's popped marks, below the

@@ -26,6 +26,7 @@
 #include <linux/atomic.h>
 #include <asm/sync_core.h>
 #include <asm/cmpxchg.h>
+#include <asm/processor.h>
 
 #include "../glue.h"
 
@@ -112,24 +113,54 @@ static void markpatch_sync_cores(void)
 }
 
 /*
- * Writes the bytes just written once more, unchanged, and serialises again.
- * On hardware this changes nothing. Under QEMU's TCG, a CPU that was
- * translating the code while it was being written can cache a block made
- * from the old bytes after the write invalidated the cache; once the
- * serialising IPI has been taken (no translation is in flight any more), a
- * second write invalidates that block, so that no CPU keeps running the
- * old instructions of a region.
+ * Whether to write each write's bytes a second time. Under QEMU's TCG, a
+ * CPU that was translating the code while it was being written can cache
+ * a block made from the old bytes after the write invalidated the cache;
+ * once the serialising IPI has been taken (no translation is in flight any
+ * more), a second write of the same bytes invalidates that block, so that
+ * no CPU keeps running the old instructions of a region. A real CPU needs
+ * nothing of the kind, and there the second write would only widen the
+ * window in which another writer's bytes could be overwritten: it runs
+ * only where the CPU says it is TCG, or where the tcg_retouch parameter
+ * asks for it.
  */
-static void retouch(void *alias, const void *bytes, size_t len)
+static bool retouch_wanted(void)
+{
+	int p = markpatch_param_tcg_retouch();
+
+	if (p >= 0)
+		return p;
+	return strstr(boot_cpu_data.x86_model_id, "QEMU TCG") != NULL;
+}
+
+/*
+ * The second write: still a compare-and-exchange against the bytes this
+ * write left (@len 8 or 16, aligned) or, for the tail of an instruction
+ * that no CPU can execute behind its int3, a copy after a compare. Bytes
+ * another writer changed meanwhile are left alone.
+ */
+static void retouch(void *alias, const void *bytes, size_t len, bool window)
 {
 	unsigned long flags;
-	size_t i;
 	u64 t0;
 
+	if (!retouch_wanted())
+		return;
 	local_irq_save(flags);
 	t0 = local_clock();
-	for (i = 0; i < len; i++)
-		WRITE_ONCE(((u8 *)alias)[i], ((const u8 *)bytes)[i]);
+	if (window && len == 8) {
+		u64 v;
+
+		memcpy(&v, bytes, 8);
+		try_cmpxchg((u64 *)alias, &v, v);
+	} else if (window) {
+		u128 v;
+
+		memcpy(&v, bytes, 16);
+		try_cmpxchg128((u128 *)alias, &v, v);
+	} else if (!memcmp(alias, bytes, len)) {
+		memcpy(alias, bytes, len);
+	}
 	irqoff_end(t0);
 	local_irq_restore(flags);
 	markpatch_sync_cores();
@@ -144,6 +175,8 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 
 	if ((width != 8 && width != 16) || (addr & (width - 1)))
 		return -EINVAL;
+	if (markpatch_param_take_failed_write())
+		return -EIO;
 	if (width == 16 && !system_has_cmpxchg128())
 		return -EOPNOTSUPP;
 	alias = map_alias(addr, width, &base);
@@ -169,7 +202,7 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 	local_irq_restore(flags);
 	markpatch_sync_cores();
 	if (ok)
-		retouch(alias, new, width);
+		retouch(alias, new, width, true);
 
 	vunmap(base);
 	return ok ? 0 : -EBUSY;
@@ -182,6 +215,8 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	int ret = 0;
 	u64 t0;
 
+	if (markpatch_param_take_failed_write())
+		return -EIO;
 	alias = map_alias(addr, len, &base);
 	if (!alias)
 		return -ENOMEM;
@@ -195,7 +230,7 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	local_irq_restore(flags);
 	markpatch_sync_cores();
 	if (!ret)
-		retouch(alias, new, len);
+		retouch(alias, new, len, false);
 	vunmap(base);
 	return ret;
 }

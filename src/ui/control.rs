@@ -282,7 +282,7 @@ extern "C" fn markpatch_module_going(text: kernel::ffi::c_ulong, size: kernel::f
         let dirs = {
             let mut ctl = shared.control.lock();
             crate::runtime::live::forget_module_callers(start as u64, end as u64);
-            let n = ctl.engine.revert_range(start, end);
+            let n = ctl.engine.revert_going(start, end);
             if n > 0 {
                 pr_info!("reverted {} patch(es) on a module that is going away\n", n);
             }

@@ -7,6 +7,7 @@ use markplan::decode::{decode_insns, format_gas};
 use markplan::marks::WriteMethod;
 
 use crate::engine::patch::Patch;
+use crate::engine::symbol_class::Class;
 use crate::engine::verdict::{Planned, Verdict};
 use crate::text;
 
@@ -39,7 +40,8 @@ pub(crate) fn plan(out: &mut dyn Write, name: &str, p: &Planned) -> fmt::Result 
     let (Verdict::Plannable(plan), Some(func)) = (&p.verdict, &p.func) else {
         return writeln!(out, "{} {}", name, p.verdict.reason());
     };
-    writeln!(out, "{} {} prefix={} size={:#x}", name, p.verdict.reason(), plan.prefix_len, func.size)?;
+    let count_only = if p.class == Class::Assembly { " count-only (written in assembly)" } else { "" };
+    writeln!(out, "{} {} prefix={} size={:#x}{}", name, p.verdict.reason(), plan.prefix_len, func.size, count_only)?;
     for (k, i) in plan.insns.iter().enumerate() {
         write!(out, "I{} +{:#x} len {} effect {:+} {} ", k + 1, i.offset, i.len, i.stack_effect, method(i.write))?;
         texts(out, &i.original, plan.addr + i.offset as u64, false)?;

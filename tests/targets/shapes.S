@@ -257,3 +257,81 @@ SYM_FUNC_START(mpt_realign)
 	RET
 SYM_FUNC_END(mpt_realign)
 MPT_AT(mpt_realign, .Lrealign_im, 13)
+
+/*
+ * mpt_regs_keep: not a C function. Like the assembly helpers the kernel
+ * calls from inline asm with narrow clobber lists (clear_page_erms,
+ * __get_user_8), it changes one register, %rax (+0x101), and its callers
+ * rely on every other register surviving the call. M = 2.
+ *   I1 +4  [4,7)   inc %rax
+ *   I2 +7  [7,13)  add $0x100,%rax        IM
+ */
+SYM_FUNC_START(mpt_regs_keep)
+	inc	%rax
+.Lregs_im:
+	add	$0x100, %rax
+	RET
+SYM_FUNC_END(mpt_regs_keep)
+MPT_AT(mpt_regs_keep, .Lregs_im, 7)
+
+/*
+ * mpt_regs_check(): a caller of mpt_regs_keep as inline asm would be: it
+ * loads every general register but %rsp with its own pattern
+ * (MPT_REG_PATTERN + index, index in push order rax=0 .. r15=15), %rax =
+ * 0x1000, calls mpt_regs_keep, and stores all sixteen registers after the
+ * call in mpt_regs_after[] (the %rsp slot holds %rsp's change: 0). C
+ * (targets.c) compares them with what the call may change.
+ */
+#define MPT_REG_PATTERN 0x6d70000000000000
+	.data
+	.balign 8
+SYM_DATA(mpt_regs_after, .fill 16, 8, 0)
+	.text
+SYM_FUNC_START(mpt_regs_check)
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, mpt_regs_after+32(%rip)
+	movabs	$(MPT_REG_PATTERN + 1), %rcx
+	movabs	$(MPT_REG_PATTERN + 2), %rdx
+	movabs	$(MPT_REG_PATTERN + 3), %rbx
+	movabs	$(MPT_REG_PATTERN + 5), %rbp
+	movabs	$(MPT_REG_PATTERN + 6), %rsi
+	movabs	$(MPT_REG_PATTERN + 7), %rdi
+	movabs	$(MPT_REG_PATTERN + 8), %r8
+	movabs	$(MPT_REG_PATTERN + 9), %r9
+	movabs	$(MPT_REG_PATTERN + 10), %r10
+	movabs	$(MPT_REG_PATTERN + 11), %r11
+	movabs	$(MPT_REG_PATTERN + 12), %r12
+	movabs	$(MPT_REG_PATTERN + 13), %r13
+	movabs	$(MPT_REG_PATTERN + 14), %r14
+	movabs	$(MPT_REG_PATTERN + 15), %r15
+	mov	$0x1000, %eax
+	call	mpt_regs_keep
+	mov	%rax, mpt_regs_after+0(%rip)
+	mov	%rcx, mpt_regs_after+8(%rip)
+	mov	%rdx, mpt_regs_after+16(%rip)
+	mov	%rbx, mpt_regs_after+24(%rip)
+	sub	%rsp, mpt_regs_after+32(%rip)
+	mov	%rbp, mpt_regs_after+40(%rip)
+	mov	%rsi, mpt_regs_after+48(%rip)
+	mov	%rdi, mpt_regs_after+56(%rip)
+	mov	%r8, mpt_regs_after+64(%rip)
+	mov	%r9, mpt_regs_after+72(%rip)
+	mov	%r10, mpt_regs_after+80(%rip)
+	mov	%r11, mpt_regs_after+88(%rip)
+	mov	%r12, mpt_regs_after+96(%rip)
+	mov	%r13, mpt_regs_after+104(%rip)
+	mov	%r14, mpt_regs_after+112(%rip)
+	mov	%r15, mpt_regs_after+120(%rip)
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_regs_check)

@@ -667,6 +667,44 @@ static ssize_t selftest_show(struct kobject *k, struct kobj_attribute *a, char *
 	return sysfs_emit(buf, "%s%s", selftest_msg, hooks_msg);
 }
 
+/* shapes.S: a call of mpt_regs_keep as inline asm makes it, and what it left. */
+extern u64 mpt_regs_after[16];
+void mpt_regs_check(void);
+static DEFINE_MUTEX(regs_lock);
+
+/*
+ * regs: reading it calls mpt_regs_keep the way a caller with a narrow
+ * clobber list does and prints "rax=<value> changed:" and the registers
+ * other than %rax that differ after the call ("none" when none does).
+ */
+static ssize_t regs_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	static const char *const names[16] = {
+		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	int i, len, changed = 0;
+	u64 after[16];
+
+	mutex_lock(&regs_lock);
+	mpt_regs_check();
+	memcpy(after, mpt_regs_after, sizeof(after));
+	mutex_unlock(&regs_lock);
+	len = sysfs_emit(buf, "rax=%#llx changed:", after[0]);
+	for (i = 1; i < 16; i++) {
+		u64 want = i == 4 ? 0 : 0x6d70000000000000ULL + i;
+
+		if (after[i] != want) {
+			len += sysfs_emit_at(buf, len, " %s", names[i]);
+			changed++;
+		}
+	}
+	if (!changed)
+		len += sysfs_emit_at(buf, len, " none");
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static struct kobj_attribute regs_attr = __ATTR(regs, 0400, regs_show, NULL);
 static struct kobj_attribute names_attr = __ATTR(names, 0400, names_show, NULL);
 static struct kobj_attribute call_attr = __ATTR(call, 0600, call_show, call_store);
 static struct kobj_attribute stress_attr = __ATTR(stress, 0600, stress_show, stress_store);
@@ -679,6 +717,7 @@ static struct attribute *attrs[] = {
 	&stress_attr.attr,
 	&kprobe_attr.attr,
 	&selftest_attr.attr,
+	&regs_attr.attr,
 	NULL,
 };
 
@@ -698,6 +737,22 @@ static void unregister_hooks(void)
 			pr_info("unregistering hook %s: errno %d\n", hooks[i].name, ret);
 		hook_registered[i] = false;
 	}
+}
+
+/*
+ * init_hold_ms: how long the module's init waits, in its own __init
+ * function, before it returns: a test asks markpatch to patch that function
+ * while the module is still coming (it must refuse init text).
+ */
+static unsigned int init_hold_ms;
+module_param(init_hold_ms, uint, 0444);
+MODULE_PARM_DESC(init_hold_ms, "milliseconds the module's init waits in mpt_init_hold() (default 0)");
+
+static noinline int __init mpt_init_hold(unsigned int ms)
+{
+	if (ms)
+		msleep(ms);
+	return 0;
 }
 
 static int __init targets_init(void)
@@ -733,7 +788,7 @@ static int __init targets_init(void)
 		goto err;
 	}
 	pr_info("loaded: %zu targets\n", ARRAY_SIZE(targets));
-	return 0;
+	return mpt_init_hold(init_hold_ms);
 err:
 	unregister_hooks();
 	return ret;

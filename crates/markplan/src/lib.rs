@@ -19,4 +19,5 @@ pub mod quota;
 pub mod refusal;
 pub mod resolve;
 pub mod arena;
+pub mod calls;
 pub mod stub;

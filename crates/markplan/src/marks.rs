@@ -217,6 +217,41 @@ pub fn window_values(
     })
 }
 
+/// What one instruction of a region holds now, as a revert sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsnBytes {
+    /// Its original bytes.
+    Original,
+    /// What markpatch wrote: a mark, or the jmp to the stub.
+    Replaced,
+    /// Part-way through markpatch's int3 protocol: int3 over the first
+    /// byte (markpatch's own trap is set), the other bytes original or
+    /// replaced.
+    Trapped,
+    /// Anything else: another writer's bytes (a kprobe's int3 or jump,
+    /// ftrace, another patcher). Restoring over them would destroy theirs,
+    /// and they would later put back bytes of ours over the original.
+    Foreign,
+}
+
+/// Classifies `current`, the bytes of an instruction whose original bytes
+/// are `original` and whose installed bytes are `replacement` (same
+/// length); `trapped`: markpatch's int3 handler claims an int3 there.
+pub fn classify(current: &[u8], original: &[u8], replacement: &[u8], trapped: bool) -> InsnBytes {
+    if current.len() != original.len() || current.len() != replacement.len() || current.is_empty() {
+        return InsnBytes::Foreign;
+    }
+    if current == original {
+        InsnBytes::Original
+    } else if current == replacement {
+        InsnBytes::Replaced
+    } else if trapped && current[0] == INT3 && (current[1..] == original[1..] || current[1..] == replacement[1..]) {
+        InsnBytes::Trapped
+    } else {
+        InsnBytes::Foreign
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +418,23 @@ mod tests {
             window_values(w8, &current, start, &[0], &[1, 2]),
             Err(Refusal::Internal)
         );
+    }
+
+    #[test]
+    fn a_revert_tells_its_own_bytes_from_another_writers() {
+        let original = [0x48, 0x89, 0xfb];
+        let mark = [PUSH_RSP, 0x66, 0x90];
+        assert_eq!(classify(&original, &original, &mark, false), InsnBytes::Original);
+        assert_eq!(classify(&mark, &original, &mark, false), InsnBytes::Replaced);
+        // A kprobe's int3 over a mark: not ours unless our trap is set.
+        let probed = [INT3, 0x66, 0x90];
+        assert_eq!(classify(&probed, &original, &mark, false), InsnBytes::Foreign);
+        assert_eq!(classify(&probed, &original, &mark, true), InsnBytes::Trapped);
+        assert_eq!(classify(&[INT3, 0x89, 0xfb], &original, &mark, true), InsnBytes::Trapped);
+        // Our trap, but the tail is neither ours nor the original's.
+        assert_eq!(classify(&[INT3, 0x00, 0x90], &original, &mark, true), InsnBytes::Foreign);
+        // An optimized kprobe's jump over the region.
+        assert_eq!(classify(&[0xe9, 0x12, 0x34], &original, &mark, false), InsnBytes::Foreign);
+        assert_eq!(classify(&[], &[], &[], false), InsnBytes::Foreign);
     }
 }

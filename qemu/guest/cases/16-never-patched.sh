@@ -1,0 +1,52 @@
+# What markpatch must refuse although the planner could rewrite it:
+#  - its own dependencies: the functions its resolver, int3 handler, hook
+#    trampolines and text writer call (patching one recursed until the
+#    stack overflowed: `kernel_text_address count` oopsed at once), and its
+#    own code; reason `markpatch-dependency`;
+#  - a loading module's init text, which the kernel frees once the
+#    module's init returns; reason `module-init-text`.
+# timeout: 300
+. "${MPTESTS:-/tests}/lib.sh"
+load_markpatch
+need_engine
+revert_all
+line=$(dmesg | grep -o "markpatch: [0-9]* kernel functions are markpatch's own dependencies.*" | tail -1)
+echo "$line"
+n=$(echo "$line" | sed -n 's/markpatch: \([0-9]*\) kernel.*/\1/p')
+check "markpatch found its dependencies at load" [ "${n:-0}" -gt 10 ]
+
+# The functions the resolver calls on every slow-path call, and what they
+# call; markpatch's own resolver; the return thunk every `ret` jumps to.
+DEPS="kernel_text_address __module_text_address is_module_text_address copy_from_kernel_nofault markpatch_resolve"
+for f in $DEPS; do
+	echo "$f" > $MP/survey
+	got=$(cat $MP/survey)
+	echo "survey: $got"
+	check "$f is refused as markpatch-dependency" [ "$got" = "$f markpatch-dependency" ]
+done
+expect_errno "install kernel_text_address count" EOPNOTSUPP $MP/install "kernel_text_address count"
+check "its dmesg line gives the reason" sh -c "dmesg | tail -5 | grep -q 'kernel_text_address.*markpatch-dependency'"
+check "nothing is installed" [ -z "$(cat $MP/patches)" ]
+# A function of the same file as kernel_text_address that the resolver
+# never calls is still plannable: the set is what the paths reach, not a
+# whole file.
+echo "vfs_statfs" > $MP/survey
+check "vfs_statfs (not a dependency) is still plannable" sh -c "grep -q '^vfs_statfs ok M=' $MP/survey"
+
+# A loading module's init text: markpatch_targets' init waits in
+# mpt_init_hold() (init_hold_ms) while we try to patch it.
+rmmod markpatch_targets 2>/dev/null
+insmod $MPMODULES/markpatch_targets.ko init_hold_ms=6000 &
+ipid=$!
+check "markpatch_targets is coming (its init running)" \
+	poll 5 sh -c "[ \"\$(cat /sys/module/markpatch_targets/initstate 2>/dev/null)\" = coming ]"
+echo mpt_init_hold > $MP/survey
+echo "survey: $(cat $MP/survey)"
+check "mpt_init_hold is refused as module-init-text" [ "$(cat $MP/survey)" = "mpt_init_hold module-init-text" ]
+expect_errno "install mpt_init_hold count" EOPNOTSUPP $MP/install "mpt_init_hold count"
+check "its dmesg line gives the reason" sh -c "dmesg | tail -5 | grep -q 'mpt_init_hold.*init text'"
+wait $ipid
+check "markpatch_targets loaded" [ "$(cat /sys/module/markpatch_targets/initstate)" = live ]
+check "nothing is installed" [ -z "$(cat $MP/patches)" ]
+unload_targets
+finish

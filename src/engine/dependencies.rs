@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What markpatch may not patch because it runs on it: markpatch's own
+//! text, and every function its run-time paths reach. A caller of a
+//! patched function runs the stub, the resolver (entry.S, resolver.rs),
+//! maybe the int3 handler (reached from the kernel's int3 exception
+//! through the die chain) and the hook trampolines. If any of them called
+//! a patched function, that call would come back into the resolver, which
+//! would call it again: the stack overflows (docs/design.md, "What
+//! markpatch may not patch").
+//!
+//! The set is derived, at load, from what those paths really call: from
+//! their entry points, every direct call, jump and tail jump that leaves a
+//! function (markplan::calls) is followed to the function kallsyms says
+//! it lands in, transitively, through markpatch's own text and the
+//! kernel's. Indirect calls are not seen by decoding; the ones the run-time
+//! paths make are through the arena thunks, whose targets are roots here.
+//!
+//! The walk enters, but does not follow, [`NOT_FOLLOWED`]: paths that the
+//! run-time code cannot take in the context it runs in (the resolver's
+//! full path and the int3 handler run with interrupts off), or that only
+//! report a broken state once. They are dependencies themselves (never
+//! patched); what only they reach is not.
+//!
+//! The text writer is not a root: it runs in the engine's own process
+//! context, never from a patched function's path, so a patched function it
+//! calls goes through the resolver like any caller's call and nothing
+//! comes back into the writer (`make sweep` patches what it calls).
+
+use alloc::vec::Vec;
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+use crate::bindings;
+use crate::ksys::symbol;
+use crate::text;
+
+/// The most functions the walk visits; more means the walk ran away (a
+/// bug), and loading fails rather than leave the set incomplete.
+const MAX_FUNCTIONS: usize = 16384;
+
+/// The largest function decoded whole.
+const MAX_SIZE: usize = 64 * 1024;
+
+/// Kernel functions a run-time path enters without a direct call from
+/// markpatch's code: the targets of the arena thunks the resolver calls,
+/// and the kernel's handling of an int3 in kernel mode, which reaches
+/// markpatch's handler through the die chain (so its path there is a
+/// dependency too; exc_int3 before it is noinstr, never patchable).
+const KERNEL_ROOTS: [&CStr; 3] = [
+    kernel::c_str!("kernel_text_address"),
+    kernel::c_str!("__module_text_address"),
+    kernel::c_str!("do_int3"),
+];
+
+/// Entered but not followed (see the module's comment):
+/// - the preemption points preempt_enable() calls: preempt_schedule()
+///   returns at once when interrupts are off, as they are in the resolver
+///   and the int3 handler;
+/// - RCU's deferred unlock work: with interrupts off, rcu_read_unlock_special()
+///   only sets flags or queues one irq_work (guarded by a pending flag);
+/// - reporting a broken state (printk, WARN, BUG, panic, the stack
+///   protector): run once per report, never on a path that works.
+const NOT_FOLLOWED: [&CStr; 10] = [
+    kernel::c_str!("preempt_schedule_thunk"),
+    kernel::c_str!("preempt_schedule_notrace_thunk"),
+    kernel::c_str!("rcu_read_unlock_special"),
+    kernel::c_str!("_printk"),
+    kernel::c_str!("vprintk"),
+    kernel::c_str!("__warn_printk"),
+    kernel::c_str!("panic"),
+    kernel::c_str!("die"),
+    kernel::c_str!("oops_end"),
+    kernel::c_str!("__stack_chk_fail"),
+];
+
+/// The functions markpatch depends on while a patch is live.
+///
+/// # Invariants
+/// `starts` is sorted and holds each function's start once.
+pub(crate) struct Dependencies {
+    starts: Vec<usize>,
+    /// markpatch's own text, [start, end).
+    own: (usize, usize),
+}
+
+impl Dependencies {
+    /// Walks the run-time paths. Needs the kallsyms thunk (for the kernel
+    /// roots' addresses).
+    pub(crate) fn find() -> Result<Self> {
+        let (mut own_start, mut own_size): (usize, usize) = (0, 0);
+        // SAFETY: writes this module's text range to the two locals.
+        unsafe { bindings::markpatch_own_text(&mut own_start as *mut usize as *mut _, &mut own_size as *mut usize as *mut _) };
+        let mut work: Vec<usize> = Vec::new();
+        let own_roots: [usize; 6] = [
+            bindings::markpatch_resolver_entry as *const () as usize,
+            bindings::markpatch_resolve as *const () as usize,
+            bindings::markpatch_fail_trampoline as *const () as usize,
+            bindings::markpatch_filter_trampoline as *const () as usize,
+            bindings::markpatch_int3 as *const () as usize,
+            // SAFETY: returns the address of the die notifier's callback.
+            unsafe { bindings::markpatch_int3_notifier_call() } as usize,
+        ];
+        for root in own_roots {
+            crate::try_push(&mut work, root)?;
+        }
+        for name in KERNEL_ROOTS {
+            match symbol::kallsyms_address(name) {
+                Some(a) => crate::try_push(&mut work, a)?,
+                None => pr_info!("dependencies: no {:?} in kallsyms\n", name),
+            }
+        }
+        let mut not_followed: Vec<usize> = Vec::new();
+        for name in NOT_FOLLOWED {
+            if let Some(a) = symbol::kallsyms_address(name) {
+                crate::try_push(&mut not_followed, a)?;
+            }
+        }
+        let mut seen: Vec<usize> = Vec::new();
+        let mut code: Vec<u8> = Vec::new();
+        while let Some(addr) = work.pop() {
+            let Some(func) = symbol::extent(addr) else { continue };
+            if let Err(i) = seen.binary_search(&func.start) {
+                if seen.len() >= MAX_FUNCTIONS {
+                    pr_err!("dependencies: more than {} functions reached; refusing to load\n", MAX_FUNCTIONS);
+                    return Err(E2BIG);
+                }
+                seen.try_reserve(1).map_err(|_| ENOMEM)?;
+                seen.insert(i, func.start);
+            } else {
+                continue;
+            }
+            if not_followed.contains(&func.start) {
+                continue;
+            }
+            let size = func.size.min(MAX_SIZE);
+            code.clear();
+            code.try_reserve_exact(size).map_err(|_| ENOMEM)?;
+            code.resize(size, 0);
+            if text::read(func.start as u64, &mut code).is_err() {
+                continue;
+            }
+            for to in markplan::calls::outside_targets(&code, func.start as u64) {
+                crate::try_push(&mut work, to as usize)?;
+            }
+        }
+        Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size) })
+    }
+
+    /// Whether the function that starts at `start` is markpatch's own code
+    /// or one its run-time paths reach.
+    pub(crate) fn contains(&self, start: usize) -> bool {
+        (self.own.0..self.own.1).contains(&start) || self.starts.binary_search(&start).is_ok()
+    }
+
+    /// How many kernel functions (outside markpatch) are in the set.
+    pub(crate) fn kernel_functions(&self) -> usize {
+        self.starts.iter().filter(|&&s| !(self.own.0..self.own.1).contains(&s)).count()
+    }
+}
