@@ -31,9 +31,10 @@ struct markpatch_call {
 typedef u64 (*markpatch_filter_fn)(const struct markpatch_call *call);
 
 /*
- * Registers @fn under @name (at most 31 bytes, [A-Za-z0-9_]). @owner is
- * pinned (try_module_get) while a patch uses the hook. Returns 0, -EEXIST
- * for a name in use, -EINVAL for a bad name, -ENOSPC when the table is full.
+ * Registers @fn under @name (at most 31 bytes, [A-Za-z0-9_]). @owner (the
+ * caller's THIS_MODULE) is pinned (try_module_get) while a patch uses the
+ * hook. Returns 0, -EEXIST for a name in use, -EINVAL for a bad name or a
+ * NULL @fn or @owner, -ENOSPC when the table is full.
  */
 int markpatch_register_hook(const char *name, markpatch_filter_fn fn, void *data,
 			    struct module *owner);

@@ -98,6 +98,17 @@ impl From<kernel::alloc::AllocError> for Failure {
     }
 }
 
+/// What a revert did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Reverted {
+    /// The original bytes are back and the patch is freed.
+    Done,
+    /// The original bytes are back, but a filter call that started before
+    /// is still in its hook: the patch stays listed, `reverting`, until
+    /// the calls return (its hook may still call the pseudo-original).
+    Draining,
+}
+
 /// What an install did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Installed {
@@ -310,6 +321,9 @@ impl Engine {
         if patch.state() == State::Abandoned {
             return Err(Failure::new(EBUSY, "abandoned: its original bytes could not be restored"));
         }
+        if patch.state() == State::Reverting {
+            return Err(Failure::new(EBUSY, "still reverting: a call of its hook is in flight"));
+        }
         if self.classes.of(patch.func.start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
             return Err(Failure::Refused(Verdict::CountOnly));
         }
@@ -326,8 +340,11 @@ impl Engine {
     /// region (a kprobe, ftrace, another patcher): restoring over them
     /// would destroy theirs, and theirs would later bring ours back. An
     /// abandoned patch is tried again.
-    pub(crate) fn revert(&mut self, start: usize) -> Result {
+    pub(crate) fn revert(&mut self, start: usize) -> Result<Reverted> {
         let i = self.patches.iter().position(|p| p.func.start == start).ok_or(ENOENT)?;
+        if self.patches[i].state() == State::Reverting {
+            return Ok(if self.try_finish(i) { Reverted::Done } else { Reverted::Draining });
+        }
         if let Some(at) = self.foreign(&self.patches[i])? {
             let p = &self.patches[i];
             pr_warn!(
@@ -351,7 +368,35 @@ impl Engine {
         }
     }
 
-    fn revert_patch(&mut self, patch: KBox<Patch>) -> Result {
+    /// Unlinks and frees the draining patch at `i` if its hook calls have
+    /// all returned; says whether it did.
+    fn try_finish(&mut self, i: usize) -> bool {
+        if self.patches[i].calls_in_flight() {
+            return false;
+        }
+        let patch = self.patches.remove(i);
+        self.free_reverted(patch);
+        true
+    }
+
+    /// Unlinks and frees a patch whose original bytes are back and whose
+    /// hook calls have returned.
+    fn free_reverted(&mut self, patch: KBox<Patch>) {
+        // disarm() waited for an RCU-tasks grace period after unpublishing
+        // the hook; the direct method's revert did not.
+        let quiesced = patch.method == Method::Marks;
+        let slot = retire::unlink(patch, quiesced);
+        self.arena.free(slot);
+    }
+
+    /// Finishes every draining revert whose hook calls have returned.
+    pub(crate) fn reap(&mut self) {
+        while let Some(i) = self.patches.iter().position(|p| p.state() == State::Reverting && !p.calls_in_flight()) {
+            self.try_finish(i);
+        }
+    }
+
+    fn revert_patch(&mut self, patch: KBox<Patch>) -> Result<Reverted> {
         let start = cost::start();
         let was_abandoned = patch.state() == State::Abandoned;
         patch.set_state(State::Reverting);
@@ -384,13 +429,18 @@ impl Engine {
         }
         let m = patch.plan.m();
         let name = cost::OpName::new(&patch.name);
-        // disarm() waited for an RCU-tasks grace period after unpublishing
-        // the hook; the direct method's revert did not.
-        let quiesced = patch.method == Method::Marks;
-        let slot = retire::unlink(patch, quiesced);
-        self.arena.free(slot);
-        self.last_revert = Some(OpCost::finish(name, m, self.patches.len(), start, write_ns));
-        Ok(())
+        let others = self.patches.len();
+        let reverted = if patch.calls_in_flight() && self.patches.try_reserve(1).is_ok() {
+            // Its hook's calls in flight may still call the pseudo-original:
+            // kept, `reverting`, until they return (try_finish).
+            self.patches.push(patch);
+            Reverted::Draining
+        } else {
+            self.free_reverted(patch);
+            Reverted::Done
+        };
+        self.last_revert = Some(OpCost::finish(name, m, others, start, write_ns));
+        Ok(reverted)
     }
 
     /// Reverts every patch on a function of a module that is going away,
@@ -403,8 +453,14 @@ impl Engine {
         while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start)) {
             let patch = self.patches.remove(i);
             let foreign = self.foreign(&patch).ok().flatten();
-            if foreign.is_none() && patch.state() != State::Abandoned {
-                let _ = self.revert_patch(patch);
+            if patch.state() == State::Reverting {
+                // Draining: its text is going, so its calls must be done.
+                retire::wait_drained(&patch);
+                self.free_reverted(patch);
+            } else if foreign.is_none() && patch.state() != State::Abandoned {
+                if let Ok(Reverted::Draining) = self.revert_patch(patch) {
+                    self.finish_draining(start, end);
+                }
             } else {
                 pr_warn!("{}: its module is going away with bytes markpatch did not write in its region: unlinked without restoring\n", patch.name());
                 patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
@@ -439,7 +495,24 @@ impl Engine {
                 wait::sleep_ms(100);
                 waited_ms += 100;
             }
-            let _ = self.revert_patch(patch);
+            if patch.state() == State::Reverting {
+                retire::wait_drained(&patch);
+                self.free_reverted(patch);
+                continue;
+            }
+            if let Ok(Reverted::Draining) = self.revert_patch(patch) {
+                self.finish_draining(0, usize::MAX);
+            }
+        }
+    }
+
+    /// Waits for the draining patches in [start, end) and frees them
+    /// (unload paths: nothing they run may be freed before they are done).
+    fn finish_draining(&mut self, start: usize, end: usize) {
+        while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start) && p.state() == State::Reverting) {
+            let patch = self.patches.remove(i);
+            retire::wait_drained(&patch);
+            self.free_reverted(patch);
         }
     }
 

@@ -173,6 +173,12 @@ impl Patch {
         markplan::marks::replacement_bytes(&self.plan, k, self.stub_addr).map_err(|_| EINVAL)
     }
 
+    /// Whether a call of its filter hook is in flight (it may still call
+    /// the pseudo-original).
+    pub(crate) fn calls_in_flight(&self) -> bool {
+        self.cfg.as_ref().is_some_and(|c| c.inflight.load(Ordering::Acquire) != 0)
+    }
+
     /// Whether the region holds exactly the saved original bytes.
     pub(crate) fn restored(&self) -> bool {
         self.plan.insns.iter().enumerate().all(|(k, i)| {

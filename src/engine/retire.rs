@@ -74,3 +74,11 @@ pub(super) fn unpin() {
     // SAFETY: drops the reference `abandon` took on this module.
     unsafe { bindings::markpatch_unpin_self() };
 }
+
+/// Waits, without limit, until no call of `patch`'s hook is in flight (the
+/// unload paths, which must not free what those calls run).
+pub(super) fn wait_drained(patch: &Patch) {
+    if let Some(cfg) = patch.cfg.as_ref() {
+        wait_idle(cfg);
+    }
+}

@@ -8,9 +8,17 @@
 
 #include "../glue.h"
 
+/*
+ * @owner is the hook's module, pinned while a patch uses the hook: a NULL
+ * owner could not be pinned, and its hook's code could go while a patch
+ * still calls it, so it is refused. (markpatch's own built-in hooks, in its
+ * own text, register from Rust without an owner.)
+ */
 int markpatch_register_hook(const char *name, markpatch_filter_fn fn, void *data,
 			    struct module *owner)
 {
+	if (!owner)
+		return -EINVAL;
 	return markpatch_rust_register_hook(name, fn, data, owner);
 }
 EXPORT_SYMBOL_GPL(markpatch_register_hook);

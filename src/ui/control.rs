@@ -13,7 +13,8 @@ use markplan::input::{parse_install, parse_symbol, HookSpec};
 use crate::bindings::{self, markpatch_patch_attr as patch_attr, same_signature};
 use crate::engine::patch::State;
 use crate::engine::verdict::Verdict;
-use crate::engine::{Engine, Failure, Installed};
+use crate::engine::{Engine, Failure, Installed, Reverted};
+use crate::ksys::wait;
 use crate::ksys::probes::Probes;
 use crate::ksys::symbol::{self, SymbolName, Unresolved};
 use crate::ui::report;
@@ -39,6 +40,22 @@ impl Control {
     fn take_dir(&mut self, start: usize) -> Option<PatchDir> {
         let i = self.dirs.iter().position(|(s, _)| *s == start)?;
         Some(self.dirs.swap_remove(i).1)
+    }
+
+    /// Finishes the reverts whose hook calls have returned since, and takes
+    /// their directories out of the table; drop them after the lock.
+    fn reap(&mut self) -> alloc::vec::Vec<(usize, PatchDir)> {
+        self.engine.reap();
+        let mut gone = alloc::vec::Vec::new();
+        let mut i = 0;
+        while i < self.dirs.len() {
+            if self.engine.find(self.dirs[i].0).is_none() && gone.try_reserve(1).is_ok() {
+                gone.push(self.dirs.swap_remove(i));
+                continue;
+            }
+            i += 1;
+        }
+        gone
     }
 }
 
@@ -86,11 +103,14 @@ pub(crate) fn install(shared: &Shared, name: &str, hook: &str) -> Result {
 fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> Result {
     let name_c = SymbolName::new(name.as_bytes())?;
     let c = name_c.as_cstr();
+    // Declared before the guard: dropped (directories removed) after it.
+    let reaped;
     let mut guard = shared.control.lock();
     let ctl = &mut *guard;
     if ctl.closing {
         return Err(ENODEV);
     }
+    reaped = ctl.reap();
     // The patch's directory appears once it is linked, so that its state
     // can be read while its instructions are written.
     let mut staged_dir = None;
@@ -136,6 +156,7 @@ fn install_spec(shared: &Shared, name: &str, spec: HookSpec<'_>, desc: &str) -> 
         }
     };
     drop(guard);
+    drop(reaped);
     drop(failed_dir);
     result.map(|_| ()).map_err(|f| f.errno())
 }
@@ -175,20 +196,50 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
         EINVAL
     })?;
     let name_c = SymbolName::new(name.as_bytes())?;
-    let dir = {
-        let mut ctl = shared.control.lock();
-        let start = patched_start(&ctl.engine, name, name_c.as_cstr())?;
-        if let Err(e) = ctl.engine.revert(start) {
-            if e == EBUSY {
-                pr_info!("revert: {}: abandoned: its original bytes could not be restored\n", name);
+    // A filter call in flight keeps the patch (`reverting`) after its bytes
+    // are back: wait for it a while, without the control lock, so that
+    // every other operation goes on meanwhile.
+    let mut waited_ms = 0;
+    loop {
+        // Declared before the guard: dropped (directories removed) after it.
+        let reaped;
+        let done = {
+            let mut ctl = shared.control.lock();
+            let start = patched_start(&ctl.engine, name, name_c.as_cstr());
+            // A draining revert of this patch may finish here.
+            reaped = ctl.reap();
+            let start = start?;
+            if ctl.engine.find(start).is_none() {
+                Some(None)
+            } else {
+                match ctl.engine.revert(start)? {
+                    Reverted::Done => Some(ctl.take_dir(start)),
+                    Reverted::Draining => None,
+                }
             }
-            return Err(e);
+        };
+        drop(reaped);
+        if let Some(dir) = done {
+            // Removing the patch's directory waits for its readers: not
+            // under the lock.
+            drop(dir);
+            return Ok(());
         }
-        ctl.take_dir(start)
-    };
-    drop(dir);
-    Ok(())
+        if waited_ms >= REVERT_WAIT_MS {
+            pr_info!(
+                "revert: {}: a call of its hook is still in flight: the original bytes are back, and the patch stays reverting until the call returns (revert again to finish it)\n",
+                name
+            );
+            return Err(EBUSY);
+        }
+        wait::sleep_ms(10);
+        waited_ms += 10;
+    }
 }
+
+/// How long a revert waits for its hook's calls in flight before it
+/// answers EBUSY.
+const REVERT_WAIT_MS: u32 = 2000;
 
 /// Reverts everything and refuses new installs (module unload).
 pub(crate) fn shutdown(shared: &Shared) {

@@ -44,6 +44,7 @@
 #include <linux/slab.h>
 #include <linux/cpu.h>
 #include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/jiffies.h>
 #include <linux/string.h>
 #include <linux/ktime.h>
@@ -257,15 +258,52 @@ static u64 hook_sleepy(const struct markpatch_call *c)
 			   c->args[4], c->args[5]);
 }
 
+/*
+ * targets_block: waits, inside the hook, until the `block` file says
+ * "release" (it starts released), then calls the original: a filter call
+ * that stays in flight as long as a test wants.
+ */
+static DECLARE_WAIT_QUEUE_HEAD(block_wq);
+static atomic_t block_waiting = ATOMIC_INIT(0);
+static bool block_held;
+
+static u64 hook_block(const struct markpatch_call *c)
+{
+	atomic_inc(&block_waiting);
+	wait_event(block_wq, !READ_ONCE(block_held));
+	atomic_dec(&block_waiting);
+	return c->original(c->args[0], c->args[1], c->args[2], c->args[3],
+			   c->args[4], c->args[5]);
+}
+
+static ssize_t block_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%s waiting=%d\n", READ_ONCE(block_held) ? "held" : "released",
+			  atomic_read(&block_waiting));
+}
+
+static ssize_t block_store(struct kobject *k, struct kobj_attribute *a, const char *buf, size_t n)
+{
+	if (sysfs_streq(buf, "hold"))
+		WRITE_ONCE(block_held, true);
+	else if (sysfs_streq(buf, "release"))
+		WRITE_ONCE(block_held, false);
+	else
+		return -EINVAL;
+	wake_up_all(&block_wq);
+	return n;
+}
+
 static const struct {
 	const char *name;
 	markpatch_filter_fn fn;
 } hooks[] = {
 	{ "targets_double", hook_double },
 	{ "targets_sleepy", hook_sleepy },
+	{ "targets_block", hook_block },
 };
 static bool hook_registered[ARRAY_SIZE(hooks)];
-static char hooks_msg[128];
+static char hooks_msg[256];
 
 /* ---- call ---- */
 
@@ -705,6 +743,7 @@ static ssize_t regs_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 }
 
 static struct kobj_attribute regs_attr = __ATTR(regs, 0400, regs_show, NULL);
+static struct kobj_attribute block_attr = __ATTR(block, 0600, block_show, block_store);
 static struct kobj_attribute names_attr = __ATTR(names, 0400, names_show, NULL);
 static struct kobj_attribute call_attr = __ATTR(call, 0600, call_show, call_store);
 static struct kobj_attribute stress_attr = __ATTR(stress, 0600, stress_show, stress_store);
@@ -718,6 +757,7 @@ static struct attribute *attrs[] = {
 	&kprobe_attr.attr,
 	&selftest_attr.attr,
 	&regs_attr.attr,
+	&block_attr.attr,
 	NULL,
 };
 
@@ -777,6 +817,13 @@ static int __init targets_init(void)
 				 "hook %s: registered\n", hooks[i].name);
 	}
 
+	/* A hook without an owner could not be pinned: refused. */
+	ret = markpatch_register_hook("mpt_no_owner", hooks[0].fn, NULL, NULL);
+	len += scnprintf(hooks_msg + len, sizeof(hooks_msg) - len,
+			 "hook without an owner: errno %d\n", ret);
+	if (!ret)
+		markpatch_unregister_hook("mpt_no_owner");
+
 	kobj = kobject_create_and_add("markpatch_targets", kernel_kobj);
 	if (!kobj) {
 		ret = -ENOMEM;
@@ -796,6 +843,8 @@ err:
 
 static void __exit targets_exit(void)
 {
+	WRITE_ONCE(block_held, false);
+	wake_up_all(&block_wq);
 	/* No more writes, then stop what is running. */
 	sysfs_remove_group(kobj, &group);
 	kobject_put(kobj);

@@ -8,6 +8,7 @@ cat $MPT/selftest
 check "self-check passed" grep -q '^ok: ' $MPT/selftest
 check "hook targets_double registered" grep -q '^hook targets_double: registered' $MPT/selftest
 check "hook targets_sleepy registered" grep -q '^hook targets_sleepy: registered' $MPT/selftest
+check "a hook without an owner module is refused (EINVAL)" grep -q '^hook without an owner: errno -22$' $MPT/selftest
 cat $MPT/names
 check "10 targets listed" [ "$(wc -l < $MPT/names)" = 10 ]
 check "names, call and stress are root-only" \

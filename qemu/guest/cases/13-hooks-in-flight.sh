@@ -1,6 +1,6 @@
 # Filter hooks from another module: targets_sleepy sleeps inside the hook
 # (before calling the original); revert under load must wait for the calls
-# in flight. A module whose hook a patch uses is pinned, and markpatch cannot
+# in flight, and a call that stays (targets_block) must not hang the rest. A module whose hook a patch uses is pinned, and markpatch cannot
 # go while a module uses its API.
 . "${MPTESTS:-/tests}/lib.sh"
 load_targets || exit 1
@@ -23,6 +23,36 @@ echo "$STRESS"
 check "no wrong result across the revert" [ "$(field wrong "$STRESS")" = 0 ]
 echo mpt_short > $MP/decode
 check "bytes restored exactly" same_as_decode /tmp/before
+
+# A filter call that stays in its hook (targets_block, held): the revert
+# puts the original bytes back, waits a bounded time for the call, answers
+# EBUSY and leaves the patch `reverting`; meanwhile every other operation
+# goes on (the wait does not hold markpatch's lock). Once the call returns
+# with the right result, a second revert finishes it.
+echo hold > $MPT/block
+expect_errno "install mpt_short targets_block" ok $MP/install "mpt_short targets_block"
+( tcall mpt_short 21; echo "$RESULT $REF" > /tmp/blocked.result ) &
+bpid=$!
+check "a call waits in the hook" poll 30 grep -q 'waiting=1' $MPT/block
+t0=$(cut -d' ' -f1 /proc/uptime)
+expect_errno "revert with a call in flight" EBUSY $MP/revert mpt_short
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "the revert answered after $(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }') s"
+check "it answered within 10 s" sh -c "echo '$t0 $t1' | awk '{ exit !(\$2 - \$1 < 10) }'"
+check "the patch stays listed as reverting" [ "$(patch_field mpt_short 3)" = reverting ]
+echo mpt_short > $MP/decode
+check "its original bytes are back already" same_as_decode /tmp/before
+check "the dmesg line says why" sh -c "dmesg | tail -3 | grep -q 'mpt_short: a call of its hook is still in flight'"
+expect_errno "meanwhile another function installs" ok $MP/install "mpt_riprel count"
+expect_errno "and reverts" ok $MP/revert mpt_riprel
+expect_errno "a hook replacement of the reverting patch is refused" EBUSY $MP/install "mpt_short count"
+echo release > $MPT/block
+wait $bpid
+read -r r ref < /tmp/blocked.result
+echo "the blocked call returned $r (the original: $ref)"
+check "the blocked call got the original's result" [ "$r" = "$ref" ]
+expect_errno "a second revert finishes it" ok $MP/revert mpt_short
+check "nothing is listed" [ -z "$(cat $MP/patches)" ]
 
 expect_errno "install mpt_short targets_double" ok $MP/install "mpt_short targets_double"
 check "rmmod markpatch_targets refused while its hook is in use" sh -c '! rmmod markpatch_targets 2>/dev/null'
