@@ -91,8 +91,11 @@ bool markpatch_param_take_failed_write(void);
 /* src/ksys/module_notifier.c */
 int markpatch_module_notifier_register(void);
 void markpatch_module_notifier_unregister(void);
-bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address);
-bool markpatch_module_init_text(unsigned long addr, unsigned long module_text_address);
+#define MARKPATCH_MODTEXT_NONE	0
+#define MARKPATCH_MODTEXT_LIVE	1
+#define MARKPATCH_MODTEXT_INIT	2
+#define MARKPATCH_MODTEXT_OTHER	3
+int markpatch_module_text(unsigned long addr, unsigned long module_text_address);
 
 /* src/ksys/alloc_shim.rs */
 size_t markpatch_heap_bytes(void);

@@ -4,7 +4,7 @@
  * on its text first (as livepatch does), so that no patch points into freed
  * memory, and forget its return addresses the resolver's fast path
  * remembered. The work is done in Rust (markpatch_module_going,
- * src/ui/control.rs). Also: whether an address is in a live module's text.
+ * src/ui/control.rs). Also: which kind of module text an address is in.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -28,41 +28,33 @@ static struct notifier_block markpatch_module_nb = {
 };
 
 /*
- * Whether @addr is in the text (not init text, which is freed without
- * notice) of a module that is live: neither coming nor going. A module's
- * state turns GOING before its notifier runs. @module_text_address is a
- * thunk to __module_text_address(), which is not exported.
+ * Where @addr is, as module text: MARKPATCH_MODTEXT_LIVE in the text (not
+ * init text) of a module that is live, neither coming nor going (a
+ * module's state turns GOING before its notifier runs);
+ * MARKPATCH_MODTEXT_INIT in a module's init text, code that runs only while
+ * the module is coming and that the kernel frees once its init returned (a
+ * patch there would outlive its function, so it is refused);
+ * MARKPATCH_MODTEXT_OTHER in another module's text; MARKPATCH_MODTEXT_NONE
+ * in no module. @module_text_address is a thunk to __module_text_address(),
+ * which is not exported.
  */
-bool markpatch_module_text_live(unsigned long addr, unsigned long module_text_address)
+int markpatch_module_text(unsigned long addr, unsigned long module_text_address)
 {
 	struct module *(*lookup)(unsigned long) = (void *)module_text_address;
 	struct module *mod;
-	bool live;
+	int where = MARKPATCH_MODTEXT_NONE;
 
 	preempt_disable();
 	mod = lookup(addr);
-	live = mod && READ_ONCE(mod->state) == MODULE_STATE_LIVE &&
-	       within_module_mem_type(addr, mod, MOD_TEXT);
+	if (mod && within_module_mem_type(addr, mod, MOD_INIT_TEXT))
+		where = MARKPATCH_MODTEXT_INIT;
+	else if (mod && READ_ONCE(mod->state) == MODULE_STATE_LIVE &&
+		 within_module_mem_type(addr, mod, MOD_TEXT))
+		where = MARKPATCH_MODTEXT_LIVE;
+	else if (mod)
+		where = MARKPATCH_MODTEXT_OTHER;
 	preempt_enable();
-	return live;
-}
-
-/*
- * Whether @addr is in the init text of a module: code that runs only while
- * the module is coming and that the kernel frees once its init returned.
- * A patch there would outlive its function, so it is refused.
- */
-bool markpatch_module_init_text(unsigned long addr, unsigned long module_text_address)
-{
-	struct module *(*lookup)(unsigned long) = (void *)module_text_address;
-	struct module *mod;
-	bool init;
-
-	preempt_disable();
-	mod = lookup(addr);
-	init = mod && within_module_mem_type(addr, mod, MOD_INIT_TEXT);
-	preempt_enable();
-	return init;
+	return where;
 }
 
 int markpatch_module_notifier_register(void)

@@ -41,21 +41,27 @@ pub(crate) fn is_text(addr: u64) -> bool {
     f(addr as c_ulong) != 0
 }
 
-/// Whether `addr` is in the text of a module that is live (not coming, not
-/// going), asked through the __module_text_address thunk.
-pub(crate) fn in_live_module_text(addr: u64) -> bool {
+/// Which kind of module text `addr` is in (MARKPATCH_MODTEXT_*), asked
+/// through the __module_text_address thunk; NONE before the thunk exists.
+fn module_text(addr: u64) -> u32 {
     let f = MODULE_TEXT_ADDRESS.load(Ordering::Relaxed);
+    if f == 0 {
+        return bindings::MARKPATCH_MODTEXT_NONE;
+    }
     // SAFETY: `f` is a thunk (ENDBR; jmp __module_text_address) in the
     // arena, kept until unload; the C side calls it with preemption off and
-    // reads the module's state and text range.
-    f != 0 && unsafe { bindings::markpatch_module_text_live(addr as c_ulong, f as c_ulong) }
+    // reads the module's state and text ranges.
+    unsafe { bindings::markpatch_module_text(addr as c_ulong, f as c_ulong) as u32 }
+}
+
+/// Whether `addr` is in the text of a module that is live (not coming, not
+/// going).
+pub(crate) fn in_live_module_text(addr: u64) -> bool {
+    module_text(addr) == bindings::MARKPATCH_MODTEXT_LIVE
 }
 
 /// Whether `addr` is in the init text of a module (a coming module's, the
-/// only kind that still has it), asked through the __module_text_address
-/// thunk.
+/// only kind that still has it).
 pub(crate) fn in_module_init_text(addr: u64) -> bool {
-    let f = MODULE_TEXT_ADDRESS.load(Ordering::Relaxed);
-    // SAFETY: as for in_live_module_text.
-    f != 0 && unsafe { bindings::markpatch_module_init_text(addr as c_ulong, f as c_ulong) }
+    module_text(addr) == bindings::MARKPATCH_MODTEXT_INIT
 }
