@@ -35,6 +35,12 @@ pub(super) fn foreign(patch: &Patch, from: usize) -> Result<Option<InsnAt>> {
     Ok(None)
 }
 
+/// What a disarm read before its first write: the bytes each Ik held.
+pub(super) struct Disarming {
+    from: usize,
+    current: [[u8; 15]; MAX_REGION],
+}
+
 /// Puts back the original bytes of Ik for k >= `from` (all of them for a
 /// revert, the written suffix for a rollback). EBUSY, with nothing
 /// written and the hook still published, when another writer's bytes are
@@ -42,32 +48,46 @@ pub(super) fn foreign(patch: &Patch, from: usize) -> Result<Option<InsnAt>> {
 /// [`foreign`]). Each write is a compare-and-exchange against the bytes
 /// read here, so a writer that comes later makes it fail, not vanish.
 pub(super) fn disarm(patch: &Patch, from: usize) -> Result {
+    let d = begin(patch, from)?;
+    wait::synchronize_rcu_tasks();
+    finish(patch, &d)
+}
+
+/// The first half of [`disarm`]: unpublish the hook and put int3 over the
+/// first byte of every Ik from `from`. Before [`finish`], the caller waits
+/// for an RCU-tasks grace period (one for many patches in a batch).
+pub(super) fn begin(patch: &Patch, from: usize) -> Result<Disarming> {
     let m = patch.plan.m();
     if foreign(patch, from)?.is_some() {
         return Err(EBUSY);
     }
-    let mut current: [[u8; 15]; MAX_REGION] = [[0; 15]; MAX_REGION];
+    let mut d = Disarming { from, current: [[0; 15]; MAX_REGION] };
     for k in from..m {
         let len = patch.plan.insns[k].len;
-        text::read(patch.insn_addr(k), &mut current[k][..len])?;
+        text::read(patch.insn_addr(k), &mut d.current[k][..len])?;
     }
     // New calls run the original from now on.
     patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
     for k in from..m {
-        trap(patch, k, current[k][0])?;
+        trap(patch, k, d.current[k][0])?;
     }
-    // No task is inside a NOP filler any more: the region never sleeps, and
-    // the only way on from a mark is through an int3 or the stub, neither a
-    // voluntary switch.
-    wait::synchronize_rcu_tasks();
-    for k in from..m {
+    Ok(d)
+}
+
+/// The second half of [`disarm`], once no task is inside a NOP filler any
+/// more (the region never sleeps, and the only way on from a mark is
+/// through an int3 or the stub, neither a voluntary switch): the other
+/// bytes, then the first bytes.
+pub(super) fn finish(patch: &Patch, d: &Disarming) -> Result {
+    let m = patch.plan.m();
+    for k in d.from..m {
         let i = &patch.plan.insns[k];
-        write_tail(patch, k, &current[k][..i.len], &i.original)?;
+        write_tail(patch, k, &d.current[k][..i.len], &i.original)?;
     }
-    for k in from..m {
+    for k in d.from..m {
         write_first(patch, k, patch.plan.insns[k].original[0])?;
     }
-    for k in from..m {
+    for k in d.from..m {
         untrap(patch, k);
     }
     Ok(())

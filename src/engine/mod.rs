@@ -345,6 +345,81 @@ impl Engine {
         if self.patches[i].state() == State::Reverting {
             return Ok(if self.try_finish(i) { Reverted::Done } else { Reverted::Draining });
         }
+        self.revert_check(i)?;
+        let patch = self.patches.remove(i);
+        self.revert_patch(patch)
+    }
+
+    /// Reverts the patches on `starts` together: each step of the revert is
+    /// taken for all of them before the next, so that the batch waits for
+    /// one grace period of each kind instead of three per patch. A patch
+    /// that cannot go with the batch (a direct-method, abandoned or
+    /// draining one) is reverted alone; one with another writer's bytes in
+    /// its region is left installed. Returns the first error; dmesg says
+    /// what happened to each.
+    pub(crate) fn revert_many(&mut self, starts: &[usize]) -> Result {
+        let mut first_err: Option<Error> = None;
+        let mut batch: alloc::vec::Vec<(KBox<Patch>, disarm::Disarming)> = alloc::vec::Vec::new();
+        batch.try_reserve_exact(starts.len()).map_err(|_| ENOMEM)?;
+        for &start in starts {
+            let Some(i) = self.patches.iter().position(|p| p.func.start == start) else {
+                first_err.get_or_insert(ENOENT);
+                continue;
+            };
+            let p = &self.patches[i];
+            if p.method != Method::Marks || p.state() != State::Installed {
+                if let Err(e) = self.revert(start) {
+                    first_err.get_or_insert(e);
+                }
+                continue;
+            }
+            if let Err(e) = self.revert_check(i) {
+                first_err.get_or_insert(e);
+                continue;
+            }
+            let patch = self.patches.remove(i);
+            patch.set_state(State::Reverting);
+            match disarm::begin(&patch, 0) {
+                Ok(d) => batch.push((patch, d)),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    self.keep_abandoned(patch, e, false);
+                }
+            }
+        }
+        if batch.is_empty() {
+            return first_err.map_or(Ok(()), Err);
+        }
+        wait::synchronize_rcu_tasks();
+        let mut done: alloc::vec::Vec<KBox<Patch>> = alloc::vec::Vec::new();
+        // Cannot fail: as many as `batch` holds, which was reserved as much.
+        let _ = done.try_reserve_exact(batch.len());
+        for (patch, d) in batch {
+            if let Err(e) = disarm::finish(&patch, &d) {
+                first_err.get_or_insert(e);
+                self.keep_abandoned(patch, e, false);
+                continue;
+            }
+            self.log_restored(&patch);
+            if patch.calls_in_flight() && self.patches.try_reserve(1).is_ok() {
+                first_err.get_or_insert(EBUSY);
+                pr_info!("revert: {}: a call of its hook is still in flight: the patch stays reverting until it returns\n", patch.name());
+                self.patches.push(patch);
+            } else if done.try_reserve(1).is_ok() {
+                done.push(patch);
+            } else {
+                self.free_reverted(patch);
+            }
+        }
+        text::flush_aliases();
+        let arena = &mut self.arena;
+        retire::unlink_many(done, |slot| arena.free(slot));
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// EBUSY, with one dmesg line, when another writer's bytes are in the
+    /// region of the patch at `i` (see [`Engine::revert`]).
+    fn revert_check(&self, i: usize) -> Result {
         if let Some(at) = self.foreign(&self.patches[i])? {
             let p = &self.patches[i];
             pr_warn!(
@@ -356,8 +431,31 @@ impl Engine {
             );
             return Err(EBUSY);
         }
-        let patch = self.patches.remove(i);
-        self.revert_patch(patch)
+        Ok(())
+    }
+
+    /// Keeps a patch whose bytes could not be put back, listed as
+    /// abandoned (it was already when `was_abandoned`: no second pin).
+    fn keep_abandoned(&mut self, patch: KBox<Patch>, e: Error, was_abandoned: bool) {
+        if was_abandoned {
+            patch.set_state(State::Abandoned);
+            pr_err!("{}: still cannot restore the original bytes (errno {})\n", patch.name(), e.to_errno());
+        } else {
+            retire::abandon(&patch, e);
+        }
+        // Kept linked: in the table, for `patches` to show.
+        let _ = crate::try_push(&mut self.patches, patch).map_err(|_| {
+            pr_err!("out of memory: an abandoned patch is no longer listed\n");
+        });
+    }
+
+    /// Says in dmesg whether a reverted patch's bytes are the originals.
+    fn log_restored(&self, patch: &Patch) {
+        if patch.restored() {
+            pr_info!("{}: reverted; original bytes restored and verified\n", patch.name());
+        } else {
+            pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name());
+        }
     }
 
     /// Where another writer's bytes are in `patch`'s region, if anywhere.
@@ -407,26 +505,13 @@ impl Engine {
         let write_ns = cost::now_ns() - start.ns();
         text::flush_aliases();
         if let Err(e) = restored {
-            if was_abandoned {
-                patch.set_state(State::Abandoned);
-                pr_err!("{}: still cannot restore the original bytes (errno {})\n", patch.name(), e.to_errno());
-            } else {
-                retire::abandon(&patch, e);
-            }
-            // Kept linked: in the table, for `patches` to show.
-            let _ = crate::try_push(&mut self.patches, patch).map_err(|_| {
-                pr_err!("out of memory: an abandoned patch is no longer listed\n");
-            });
+            self.keep_abandoned(patch, e, was_abandoned);
             return Err(e);
         }
         if was_abandoned {
             retire::unpin();
         }
-        if patch.restored() {
-            pr_info!("{}: reverted; original bytes restored and verified\n", patch.name());
-        } else {
-            pr_err!("{}: revert incomplete: the bytes differ from the saved originals\n", patch.name());
-        }
+        self.log_restored(&patch);
         let m = patch.plan.m();
         let name = cost::OpName::new(&patch.name);
         let others = self.patches.len();
@@ -481,6 +566,13 @@ impl Engine {
     /// callers run, must not be freed while it is linked, and its bytes
     /// cannot be restored over the other writer's.
     pub(crate) fn revert_all(&mut self) {
+        // Together first (one grace period of each kind), then one by one
+        // whatever could not go with the batch.
+        let mut starts = alloc::vec::Vec::new();
+        if starts.try_reserve_exact(self.patches.len()).is_ok() {
+            starts.extend(self.patches.iter().filter(|p| self.foreign(p).ok().flatten().is_none()).map(|p| p.func.start));
+            let _ = self.revert_many(&starts);
+        }
         while let Some(patch) = self.patches.pop() {
             let mut waited_ms = 0u32;
             while let Ok(Some(at)) = self.foreign(&patch) {

@@ -4,6 +4,7 @@
 //! its stub, pseudo-original or hook; or, when its bytes cannot be put
 //! back, keep it linked for good. docs/design.md, "Revert".
 
+use alloc::vec::Vec;
 use kernel::prelude::*;
 
 use super::patch::{Patch, State};
@@ -51,6 +52,36 @@ pub(super) fn unlink(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
     }
     let Patch { slot, .. } = KBox::into_inner(patch);
     slot
+}
+
+/// Unlinks reverted patches together, as [`unlink`] does one quiesced
+/// patch, with one grace period of each kind for all of them, and hands
+/// each arena slot to `free`. Their hooks were unpublished an RCU-tasks
+/// grace period ago and have no call in flight.
+pub(super) fn unlink_many(patches: Vec<KBox<Patch>>, mut free: impl FnMut(Slot)) {
+    for patch in &patches {
+        patch.end_progress();
+        live::unpublish(patch.index);
+    }
+    // int3 handlers (interrupts off) that saw the patches are done.
+    wait::synchronize_rcu();
+    for patch in &patches {
+        if let Some(cfg) = patch.cfg.as_ref() {
+            wait_idle(cfg);
+        }
+    }
+    // The last instructions of the trampolines after the count, and any
+    // task still in a stub or a pseudo-original.
+    wait::synchronize_rcu_tasks();
+    for mut patch in patches {
+        drop(patch.cfg.take());
+        let inconsistent = patch.live.inconsistent.load(core::sync::atomic::Ordering::Relaxed);
+        if inconsistent != 0 {
+            pr_err!("{}: {} stack(s) fit no mark count\n", patch.name(), inconsistent);
+        }
+        let Patch { slot, .. } = KBox::into_inner(patch);
+        free(slot);
+    }
 }
 
 /// Keeps a patch whose original bytes could not be put back (someone else

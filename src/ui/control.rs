@@ -191,6 +191,10 @@ fn patched_start(engine: &Engine, name: &str, c: &CStr) -> Result<usize> {
 }
 
 pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
+    let names = input.split(|&b| b == b'\n' || b == b' ').filter(|t| !t.is_empty());
+    if names.clone().count() > 1 {
+        return revert_batch(shared, names);
+    }
     let name = parse_symbol(input).map_err(|e| {
         pr_info!("revert: {}\n", e);
         EINVAL
@@ -235,6 +239,44 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
         wait::sleep_ms(10);
         waited_ms += 10;
     }
+}
+
+/// Several names in one `revert` write: reverted together, sharing their
+/// grace periods (crate::engine::Engine::revert_many). Every name must be
+/// a patched function (EINVAL or ENOENT before anything is reverted); then
+/// the first error of the batch, each one said in dmesg.
+fn revert_batch<'a>(shared: &Shared, names: impl Iterator<Item = &'a [u8]>) -> Result {
+    let reaped;
+    let gone = {
+        let mut ctl = shared.control.lock();
+        reaped = ctl.reap();
+        let mut starts = alloc::vec::Vec::new();
+        for name in names {
+            let name = parse_symbol(name).map_err(|e| {
+                pr_info!("revert: {}\n", e);
+                EINVAL
+            })?;
+            let c = SymbolName::new(name.as_bytes())?;
+            let start = patched_start(&ctl.engine, name, c.as_cstr())?;
+            crate::try_push(&mut starts, start)?;
+        }
+        let result = ctl.engine.revert_many(&starts);
+        let mut gone = alloc::vec::Vec::new();
+        for start in starts {
+            if ctl.engine.find(start).is_none() {
+                if let Some(dir) = ctl.take_dir(start) {
+                    // On failure the directory is dropped here, under the
+                    // lock: only when out of memory.
+                    let _ = crate::try_push(&mut gone, dir);
+                }
+            }
+        }
+        (result, gone)
+    };
+    drop(reaped);
+    let (result, dirs) = gone;
+    drop(dirs);
+    result
 }
 
 /// How long a revert waits for its hook's calls in flight before it
