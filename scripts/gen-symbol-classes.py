@@ -81,9 +81,12 @@ def pv_thunk_prefix():
     path = os.path.join(kdir, "arch/x86/include/asm/paravirt.h")
     try:
         with open(path) as f:
-            m = re.search(r'#define\s+PV_THUNK_NAME\(func\)\s+"([A-Za-z_]+)"\s*#func', f.read())
+            text = f.read()
     except OSError:
         return None
+    m = re.search(r'#define\s+PV_THUNK_NAME\(func\)\s+"([A-Za-z_]+)"\s*#func', text)
+    if not m and "PV_THUNK_NAME" in text:
+        sys.exit("gen-symbol-classes: PV_THUNK_NAME in %s has a form this script does not know" % path)
     return m.group(1) if m else None
 
 

@@ -147,6 +147,8 @@ _Static_assert(MARKPATCH_FRAME_INDEX - MARKPATCH_FRAME_NEW_SP == MARKPATCH_FRAME
 
 /* src/runtime/resolver.rs: a caller reached a patch's stub. */
 void markpatch_resolve(struct markpatch_frame *frame);
+/* src/runtime/irqs_off.c: the same, with interrupts off (entry.S calls it). */
+void markpatch_resolve_irqs_off(struct markpatch_frame *frame);
 
 /* src/runtime/int3_notifier.c */
 int markpatch_int3_register(void);

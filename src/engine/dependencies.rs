@@ -92,8 +92,9 @@ impl Dependencies {
         // SAFETY: writes this module's text range to the two locals.
         unsafe { bindings::markpatch_own_text(&mut own_start as *mut usize as *mut _, &mut own_size as *mut usize as *mut _) };
         let mut work: Vec<usize> = Vec::new();
-        let own_roots: [usize; 6] = [
+        let own_roots: [usize; 7] = [
             bindings::markpatch_resolver_entry as *const () as usize,
+            bindings::markpatch_resolve_irqs_off as *const () as usize,
             bindings::markpatch_resolve as *const () as usize,
             bindings::markpatch_fail_trampoline as *const () as usize,
             bindings::markpatch_filter_trampoline as *const () as usize,
@@ -110,40 +111,7 @@ impl Dependencies {
                 None => pr_info!("dependencies: no {:?} in kallsyms\n", name),
             }
         }
-        let mut not_followed: Vec<usize> = Vec::new();
-        for name in NOT_FOLLOWED {
-            if let Some(a) = symbol::kallsyms_address(name) {
-                crate::try_push(&mut not_followed, a)?;
-            }
-        }
-        let mut seen: Vec<usize> = Vec::new();
-        let mut code: Vec<u8> = Vec::new();
-        while let Some(addr) = work.pop() {
-            let Some(func) = symbol::extent(addr) else { continue };
-            if let Err(i) = seen.binary_search(&func.start) {
-                if seen.len() >= MAX_FUNCTIONS {
-                    pr_err!("dependencies: more than {} functions reached; refusing to load\n", MAX_FUNCTIONS);
-                    return Err(E2BIG);
-                }
-                seen.try_reserve(1).map_err(|_| ENOMEM)?;
-                seen.insert(i, func.start);
-            } else {
-                continue;
-            }
-            if not_followed.contains(&func.start) {
-                continue;
-            }
-            let size = func.size.min(MAX_SIZE);
-            code.clear();
-            code.try_reserve_exact(size).map_err(|_| ENOMEM)?;
-            code.resize(size, 0);
-            if text::read(func.start as u64, &mut code).is_err() {
-                continue;
-            }
-            for to in markplan::calls::outside_targets(&code, func.start as u64) {
-                crate::try_push(&mut work, to as usize)?;
-            }
-        }
+        let seen = reach(&work, &NOT_FOLLOWED)?;
         Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size) })
     }
 
@@ -157,4 +125,59 @@ impl Dependencies {
     pub(crate) fn kernel_functions(&self) -> usize {
         self.starts.iter().filter(|&&s| !(self.own.0..self.own.1).contains(&s)).count()
     }
+}
+
+/// Report paths only: what a filter hook reaches is followed through the
+/// preemption points and RCU's deferred work too, since a filter runs with
+/// interrupts on and may sleep.
+pub(crate) const REPORT_PATHS: [&CStr; 7] = [
+    kernel::c_str!("_printk"),
+    kernel::c_str!("vprintk"),
+    kernel::c_str!("__warn_printk"),
+    kernel::c_str!("panic"),
+    kernel::c_str!("die"),
+    kernel::c_str!("oops_end"),
+    kernel::c_str!("__stack_chk_fail"),
+];
+
+/// The start of every function `roots` reach by direct calls, jumps and
+/// tail jumps (markplan::calls), sorted, each once: the functions kallsyms
+/// knows the roots to be in, and transitively what they branch to, entering
+/// but not following `not_followed`.
+pub(crate) fn reach(roots: &[usize], not_followed: &[&CStr]) -> Result<Vec<usize>> {
+    let mut cut: Vec<usize> = Vec::new();
+    for name in not_followed {
+        if let Some(a) = symbol::kallsyms_address(name) {
+            crate::try_push(&mut cut, a)?;
+        }
+    }
+    let mut work: Vec<usize> = Vec::new();
+    work.try_reserve(roots.len()).map_err(|_| ENOMEM)?;
+    work.extend_from_slice(roots);
+    let mut seen: Vec<usize> = Vec::new();
+    let mut code: Vec<u8> = Vec::new();
+    while let Some(addr) = work.pop() {
+        let Some(func) = symbol::extent(addr) else { continue };
+        let Err(i) = seen.binary_search(&func.start) else { continue };
+        if seen.len() >= MAX_FUNCTIONS {
+            pr_err!("dependencies: more than {} functions reached\n", MAX_FUNCTIONS);
+            return Err(E2BIG);
+        }
+        seen.try_reserve(1).map_err(|_| ENOMEM)?;
+        seen.insert(i, func.start);
+        if cut.contains(&func.start) {
+            continue;
+        }
+        let size = func.size.min(MAX_SIZE);
+        code.clear();
+        code.try_reserve_exact(size).map_err(|_| ENOMEM)?;
+        code.resize(size, 0);
+        if text::read(func.start as u64, &mut code).is_err() {
+            continue;
+        }
+        for to in markplan::calls::outside_targets(&code, func.start as u64) {
+            crate::try_push(&mut work, to as usize)?;
+        }
+    }
+    Ok(seen)
 }

@@ -58,13 +58,16 @@ pub(super) fn disarm(patch: &Patch, from: usize) -> Result {
 /// for an RCU-tasks grace period (one for many patches in a batch).
 pub(super) fn begin(patch: &Patch, from: usize) -> Result<Disarming> {
     let m = patch.plan.m();
-    if foreign(patch, from)?.is_some() {
-        return Err(EBUSY);
-    }
+    // One read: the bytes classified are the bytes the writes compare
+    // against, so a writer that comes after it makes a write fail.
     let mut d = Disarming { from, current: [[0; 15]; MAX_REGION] };
     for k in from..m {
-        let len = patch.plan.insns[k].len;
-        text::read(patch.insn_addr(k), &mut d.current[k][..len])?;
+        let i = &patch.plan.insns[k];
+        text::read(patch.insn_addr(k), &mut d.current[k][..i.len])?;
+        let trapped = patch.live.trap[k].load(Ordering::SeqCst);
+        if classify(&d.current[k][..i.len], &i.original, &patch.replacement(k)?, trapped) == InsnBytes::Foreign {
+            return Err(EBUSY);
+        }
     }
     // New calls run the original from now on.
     patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);

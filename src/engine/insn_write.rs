@@ -21,9 +21,14 @@ use crate::text;
 /// again: an int3 there is not ours, and a rollback must not take it for
 /// ours (crate::engine::disarm::foreign).
 pub(super) fn trap(patch: &Patch, k: usize, first: u8) -> Result {
-    patch.live.trap[k].store(true, Ordering::SeqCst);
+    let ours = patch.live.trap[k].swap(true, Ordering::SeqCst);
     if first == INT3 {
-        return Ok(());
+        // Already there: ours only if our trap flag was set before.
+        if ours {
+            return Ok(());
+        }
+        untrap(patch, k);
+        return Err(EBUSY);
     }
     text::cmpxchg_bytes(patch.insn_addr(k), &[first], &[INT3]).inspect_err(|_| untrap(patch, k))
 }

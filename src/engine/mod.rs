@@ -254,9 +254,7 @@ impl Engine {
             self.replace_hook(i, spec, desc)?;
             return Ok(Installed::Replaced);
         }
-        if self.classes.of(func.start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
-            return Err(Failure::Refused(Verdict::CountOnly));
-        }
+        self.hook_allowed(func.start, spec)?;
         let index = live::free_index().ok_or(Failure::new(ENOSPC, "patch table full"))?;
         let planned = self.plan_function(&mut probes, func).map_err(|e| Failure::new(e, "cannot read the function"))?;
         // Unregistering the probes waits for a grace period.
@@ -316,16 +314,29 @@ impl Engine {
         }
     }
 
+    /// Whether `spec` may run for the function that starts at `start`:
+    /// only `count` for one written in assembly; no filter hook that
+    /// calls the function itself.
+    fn hook_allowed(&self, start: usize, spec: HookSpec<'_>) -> Result<(), Failure> {
+        if self.classes.of(start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
+            return Err(Failure::Refused(Verdict::CountOnly));
+        }
+        if let HookSpec::Named(name) = spec {
+            if self.hooks.reaches(name, start) {
+                return Err(Failure::Refused(Verdict::HookDependency));
+            }
+        }
+        Ok(())
+    }
+
     fn replace_hook(&mut self, i: usize, spec: HookSpec<'_>, desc: &str) -> Result<(), Failure> {
+        self.hook_allowed(self.patches[i].func.start, spec)?;
         let patch = &mut self.patches[i];
         if patch.state() == State::Abandoned {
             return Err(Failure::new(EBUSY, "abandoned: its original bytes could not be restored"));
         }
         if patch.state() == State::Reverting {
             return Err(Failure::new(EBUSY, "still reverting: a call of its hook is in flight"));
-        }
-        if self.classes.of(patch.func.start) == Class::Assembly && !matches!(spec, HookSpec::Count) {
-            return Err(Failure::Refused(Verdict::CountOnly));
         }
         let cfg = self.hooks.make_config(spec, desc, patch.live.entries[0]).map_err(|e| Failure::new(e, "no such hook"))?;
         patch.live.hook.store(core::ptr::from_ref(&*cfg).cast_mut(), Ordering::Release);
@@ -592,8 +603,12 @@ impl Engine {
                 self.free_reverted(patch);
                 continue;
             }
-            if let Ok(Reverted::Draining) = self.revert_patch(patch) {
-                self.finish_draining(0, usize::MAX);
+            match self.revert_patch(patch) {
+                Ok(Reverted::Draining) => self.finish_draining(0, usize::MAX),
+                Ok(Reverted::Done) => {}
+                // Abandoned, and back in the table: markpatch's text must
+                // outlive it, so the unload waits and tries again.
+                Err(_) => wait::sleep_ms(100),
             }
         }
     }

@@ -2,7 +2,7 @@
 
 //! One patched function, and the states of its life.
 
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use markplan::plan::Plan;
@@ -54,6 +54,9 @@ impl State {
 /// The function whose instructions an install or a revert is writing now
 /// (0: none), and that patch's state, for readers that cannot wait for the
 /// engine lock (the `state` file).
+/// The next [`Patch::serial`].
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
 static IN_PROGRESS_START: AtomicUsize = AtomicUsize::new(0);
 static IN_PROGRESS_STATE: AtomicU8 = AtomicU8::new(0);
 
@@ -90,6 +93,10 @@ pub(crate) struct Patch {
     pub(crate) name: alloc::vec::Vec<u8>,
     pub(crate) func: Function,
     pub(crate) index: usize,
+    /// Which install this is: never the same for two patches since load,
+    /// so that a wait that dropped the engine lock can tell the patch it
+    /// waited for from a later one on the same function.
+    pub(crate) serial: u64,
     pub(crate) live: KBox<Live>,
     pub(crate) plan: Plan,
     pub(crate) pseudo: PseudoOriginal,
@@ -121,6 +128,7 @@ impl Patch {
             name,
             func,
             index,
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             live,
             plan,
             pseudo,

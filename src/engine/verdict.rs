@@ -33,6 +33,9 @@ pub(crate) enum Verdict {
     /// Written in assembly, with a register contract of its own: only
     /// `count` may run for it (the answer to installing another hook).
     CountOnly,
+    /// The filter hook asked for calls this function itself: it would
+    /// call itself through the patch for ever.
+    HookDependency,
 }
 
 impl Verdict {
@@ -45,7 +48,8 @@ impl Verdict {
             | Verdict::KprobesRefuses { .. }
             | Verdict::Dependency
             | Verdict::JumpEntered
-            | Verdict::CountOnly => Some(errno::EOPNOTSUPP()),
+            | Verdict::CountOnly
+            | Verdict::HookDependency => Some(errno::EOPNOTSUPP()),
         }
     }
 
@@ -60,6 +64,7 @@ impl Verdict {
             Verdict::Dependency => "markpatch-dependency",
             Verdict::JumpEntered => "jump-entered",
             Verdict::CountOnly => "count-only",
+            Verdict::HookDependency => "hook-dependency",
         }
     }
 
@@ -95,6 +100,9 @@ impl fmt::Display for Reason<'_> {
             Verdict::CountOnly => f.write_str(
                 "refused: count-only: written in assembly, with a register contract of its own: only the count hook may run for it",
             ),
+            Verdict::HookDependency => {
+                f.write_str("refused: hook-dependency: the filter hook calls this function itself, so it would call itself for ever")
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use markplan::input::{HookSpec, HOOK_NAME_MAX};
 use super::config::{HookConfig, HookKind};
 use super::FilterFn;
 use crate::bindings;
+use crate::engine::dependencies;
 
 /// A filter hook another module registered.
 pub(crate) struct Registered {
@@ -18,6 +19,10 @@ pub(crate) struct Registered {
     func: FilterFn,
     data: *mut c_void,
     owner: *mut bindings::module,
+    /// The start of every function `func` reaches (sorted): patching one of
+    /// them with this hook would call the hook from inside itself, for
+    /// ever (crate::engine::dependencies::reach).
+    reach: alloc::vec::Vec<usize>,
 }
 
 // SAFETY: `data` and `owner` are only handed back to the hook's module (data)
@@ -64,8 +69,15 @@ impl Registry {
         }
         let mut stored = [0u8; HOOK_NAME_MAX + 1];
         stored[..name.len()].copy_from_slice(name);
-        crate::try_push(&mut self.hooks, Registered { name: stored, func, data, owner })?;
+        let reach = dependencies::reach(&[func as usize], &dependencies::REPORT_PATHS)?;
+        crate::try_push(&mut self.hooks, Registered { name: stored, func, data, owner, reach })?;
         Ok(())
+    }
+
+    /// Whether the registered hook `name` reaches the function that starts
+    /// at `start` (false for an unknown name).
+    pub(crate) fn reaches(&self, name: &str, start: usize) -> bool {
+        self.hooks.iter().any(|h| h.name() == name.as_bytes() && h.reach.binary_search(&start).is_ok())
     }
 
     /// `in_use(name)` tells whether a patch uses the hook now.

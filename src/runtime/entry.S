@@ -144,13 +144,10 @@ SYM_CODE_START(markpatch_resolver_entry)
 	andq	$-16, %rsp
 	cld
 	/*
-	 * Interrupts off while markpatch_resolve() decides: what it calls then
-	 * never reaches a preemption point or RCU's deferred work, which keeps
-	 * its dependencies few (src/engine/dependencies.rs). The caller's flags,
-	 * IF with them, come back with POPFQ or IRETQ below.
+	 * markpatch_resolve() decides with interrupts off (irqs_off.c); the
+	 * caller's flags, IF with them, come back with POPFQ or IRETQ below.
 	 */
-	cli
-	call	markpatch_resolve
+	call	markpatch_resolve_irqs_off
 	movq	%rbx, %rsp
 	popq	%r15
 	popq	%r14

@@ -204,6 +204,10 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
     // are back: wait for it a while, without the control lock, so that
     // every other operation goes on meanwhile.
     let mut waited_ms = 0;
+    // The patch this revert is waiting for: the lock is dropped between
+    // polls, and meanwhile another operation may finish it and a new patch
+    // may be installed on the same function, which this revert must leave.
+    let mut waiting_for: Option<u64> = None;
     loop {
         // Declared before the guard: dropped (directories removed) after it.
         let reaped;
@@ -212,14 +216,25 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
             let start = patched_start(&ctl.engine, name, name_c.as_cstr());
             // A draining revert of this patch may finish here.
             reaped = ctl.reap();
-            let start = start?;
-            if ctl.engine.find(start).is_none() {
-                Some(None)
-            } else {
-                match ctl.engine.revert(start)? {
-                    Reverted::Done => Some(ctl.take_dir(start)),
-                    Reverted::Draining => None,
+            let current = match (&start, waiting_for) {
+                (Ok(s), _) => ctl.engine.find(*s).map(|p| (*s, p.serial)),
+                (Err(_), _) => None,
+            };
+            match (current, waiting_for) {
+                // What we waited for is gone (finished, by us or another).
+                (None, Some(_)) => Some(None),
+                (Some((_, serial)), Some(w)) if serial != w => Some(None),
+                (None, None) => {
+                    start?;
+                    Some(None)
                 }
+                (Some((start, serial)), _) => match ctl.engine.revert(start)? {
+                    Reverted::Done => Some(ctl.take_dir(start)),
+                    Reverted::Draining => {
+                        waiting_for = Some(serial);
+                        None
+                    }
+                },
             }
         };
         drop(reaped);
@@ -245,7 +260,13 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
 /// grace periods (crate::engine::Engine::revert_many). Every name must be
 /// a patched function (EINVAL or ENOENT before anything is reverted); then
 /// the first error of the batch, each one said in dmesg.
-fn revert_batch<'a>(shared: &Shared, names: impl Iterator<Item = &'a [u8]>) -> Result {
+fn revert_batch<'a>(shared: &Shared, names: impl Iterator<Item = &'a [u8]> + Clone) -> Result {
+    for name in names.clone() {
+        parse_symbol(name).map_err(|e| {
+            pr_info!("revert: {}\n", e);
+            EINVAL
+        })?;
+    }
     let reaped;
     let gone = {
         let mut ctl = shared.control.lock();

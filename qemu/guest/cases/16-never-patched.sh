@@ -4,7 +4,9 @@
 #    stack overflowed: `kernel_text_address count` oopsed at once), and its
 #    own code; reason `markpatch-dependency`;
 #  - a loading module's init text, which the kernel frees once the
-#    module's init returns; reason `module-init-text`.
+#    module's init returns; reason `module-init-text`;
+#  - a filter hook on a function the hook itself calls; reason
+#    `hook-dependency`.
 # timeout: 300
 . "${MPTESTS:-/tests}/lib.sh"
 load_markpatch
@@ -47,6 +49,15 @@ expect_errno "install mpt_init_hold count" EOPNOTSUPP $MP/install "mpt_init_hold
 check "its dmesg line gives the reason" sh -c "dmesg | tail -5 | grep -q 'mpt_init_hold.*init text'"
 wait $ipid
 check "markpatch_targets loaded" [ "$(cat /sys/module/markpatch_targets/initstate)" = live ]
+check "nothing is installed" [ -z "$(cat $MP/patches)" ]
+
+# A filter hook on a function the hook itself calls would call itself
+# through the patch for ever: targets_sleepy sleeps in msleep().
+expect_errno "install msleep targets_sleepy" EOPNOTSUPP $MP/install "msleep targets_sleepy"
+check "its dmesg line gives the reason" sh -c "dmesg | tail -3 | grep -q 'msleep.*hook-dependency'"
+expect_errno "install msleep count (count calls nothing)" ok $MP/install "msleep count"
+expect_errno "replacing its hook with targets_sleepy is refused too" EOPNOTSUPP $MP/install "msleep targets_sleepy"
+expect_errno "revert msleep" ok $MP/revert msleep
 check "nothing is installed" [ -z "$(cat $MP/patches)" ]
 unload_targets
 finish

@@ -92,7 +92,9 @@ check "nothing installed by the bad writes" [ -z "$(cat $MP/patches)" ]
 # revert
 bad ENOENT $MP/revert mpt_short
 bad ENOENT $MP/revert no_such_function_xyz
-bad EINVAL $MP/revert 'mpt_short extra'
+# several names are a batch: each must be a patched function
+bad ENOENT $MP/revert 'mpt_short extra'
+bad EINVAL $MP/revert "mpt_short $(printf 'x%.0s' $(seq 600))"
 
 # twice
 region mpt_short no
