@@ -43,14 +43,18 @@ const MAX_FUNCTIONS: usize = 16384;
 const MAX_SIZE: usize = 64 * 1024;
 
 /// Kernel functions a run-time path enters without a direct call from
-/// markpatch's code: the targets of the arena thunks the resolver calls,
-/// and the kernel's handling of an int3 in kernel mode, which reaches
+/// markpatch's code: the targets of the arena thunks the resolver calls;
+/// the kernel's handling of an int3 in kernel mode, which reaches
 /// markpatch's handler through the die chain (so its path there is a
-/// dependency too; exc_int3 before it is noinstr, never patchable).
-const KERNEL_ROOTS: [&CStr; 3] = [
+/// dependency too; exc_int3 before it is noinstr, never patchable); and
+/// the page-fault fixup a resolver's stack read past the top of a stack
+/// takes (copy_from_kernel_nofault's exception-table entry).
+const KERNEL_ROOTS: [&CStr; 5] = [
     kernel::c_str!("kernel_text_address"),
     kernel::c_str!("__module_text_address"),
     kernel::c_str!("do_int3"),
+    kernel::c_str!("fixup_exception"),
+    kernel::c_str!("search_exception_tables"),
 ];
 
 /// Entered but not followed (see the module's comment):
@@ -61,12 +65,15 @@ const KERNEL_ROOTS: [&CStr; 3] = [
 ///   only sets flags or queues one irq_work (guarded by a pending flag);
 /// - reporting a broken state (printk, WARN, BUG, panic, the stack
 ///   protector): run once per report, never on a path that works.
-const NOT_FOLLOWED: [&CStr; 10] = [
+const NOT_FOLLOWED: [&CStr; 13] = [
     kernel::c_str!("preempt_schedule_thunk"),
     kernel::c_str!("preempt_schedule_notrace_thunk"),
     kernel::c_str!("rcu_read_unlock_special"),
     kernel::c_str!("_printk"),
+    kernel::c_str!("_printk_deferred"),
     kernel::c_str!("vprintk"),
+    kernel::c_str!("vprintk_emit"),
+    kernel::c_str!("vprintk_deferred"),
     kernel::c_str!("__warn_printk"),
     kernel::c_str!("panic"),
     kernel::c_str!("die"),
@@ -130,9 +137,12 @@ impl Dependencies {
 /// Report paths only: what a filter hook reaches is followed through the
 /// preemption points and RCU's deferred work too, since a filter runs with
 /// interrupts on and may sleep.
-pub(crate) const REPORT_PATHS: [&CStr; 7] = [
+pub(crate) const REPORT_PATHS: [&CStr; 10] = [
     kernel::c_str!("_printk"),
+    kernel::c_str!("_printk_deferred"),
     kernel::c_str!("vprintk"),
+    kernel::c_str!("vprintk_emit"),
+    kernel::c_str!("vprintk_deferred"),
     kernel::c_str!("__warn_printk"),
     kernel::c_str!("panic"),
     kernel::c_str!("die"),
