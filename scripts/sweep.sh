@@ -20,7 +20,7 @@
 #   MARKPATCH_SWEEP_HOLD     seconds each batch is held under load (default 3)
 #   MARKPATCH_SWEEP_CRASHES  crashes before giving up (default 20)
 #   MARKPATCH_SWEEP_STALL    seconds without console output that count as a
-#                            hang (default 900)
+#                            hang (default 900; 60 after an oops)
 #   MARKPATCH_SWEEP_RESUME=1 continue the sweep in build/sweep/state
 #   MARKPATCH_TCG_THREAD     single (default: atomic window writes are atomic
 #                            against instruction fetch there) or multi (then
@@ -90,12 +90,16 @@ boot() {
 		size=$(stat -c %s "$dir/console.log" 2>/dev/null || echo 0)
 		if [ "$size" != "$last_size" ]; then
 			last_size=$size last_change=$(date +%s)
-		elif [ $(( $(date +%s) - last_change )) -ge "$stall" ]; then
+		elif [ $(( $(date +%s) - last_change )) -ge "$stall" ] \
+			|| { [ $(( $(date +%s) - last_change )) -ge 60 ] \
+				&& grep -qE '\] (Oops|Kernel panic|BUG:|kernel BUG)' "$dir/console.log"; }; then
+			# silent for $stall s, or for a minute after an oops that
+			# did not end in a reboot (an oops in the oops path)
 			# run.sh's children (timeout, which runs QEMU in its own
 			# process group and passes the signal on), by their ids
 			local c
 			for c in $(pgrep -P "$pid"); do kill "$c" 2>/dev/null; done
-			RC=hang
+			RC=killed
 			break
 		fi
 	done
@@ -122,7 +126,7 @@ progress() {
 			# the name reverted before this one is back to its original
 			if (phase == "revert" && last != "") gone[last] = 1
 			phase = "revert"; last = $3; next }
-		$2 == "batch" && $4 == "done" {
+		$2 == "batch" && $4 ~ /^done/ {
 			for (i = 1; i <= ni; i++) print order[i] > (dir "/done")
 			inbatch = 0; reset(); next }
 		END {
@@ -139,12 +143,12 @@ progress() {
 # console, or what a hang looks like.
 oops_summary() {
 	local err rip
-	err=$(grep -m1 -E '\] (BUG:|Oops|general protection|Kernel panic|kernel BUG|WARNING:|.*stall|.*lockup)' "$1/console.txt" | sed 's/^.*\] //')
+	err=$(grep -m1 -E '\] (BUG:|Oops|general protection|Kernel panic|kernel BUG|WARNING:|watchdog: |rcu: INFO: |INFO: task )' "$1/console.txt" | sed 's/^.*\] //')
 	rip=$(grep -m1 -E '\] RIP: ' "$1/console.txt" | sed 's/^.*\] //')
 	if [ -n "$err" ]; then echo "$err${rip:+ | $rip}"; else echo "no kernel error printed: no console output for $stall s (hang) or the guest died silently"; fi
 }
 
-crashes=0 n=0 start=$(date +%s) finished=0
+crashes=$(wc -l < "$state/crashes") n=0 start=$(date +%s) finished=0
 while :; do
 	n=$((n + 1))
 	while [ -d "$out/boot$n" ]; do n=$((n + 1)); done # resumed: keep the older boots
@@ -153,12 +157,16 @@ while :; do
 	boot $n
 	dir=$out/boot$n
 	echo "boot $n: ${RC} after $(( $(date +%s) - bstart )) s"
-	# the accepted list of the first boot, for the later ones
+	# The accepted list of the first boot, for the later ones, when it is
+	# whole (the guest's output port may lose its last lines in a crash;
+	# the console says how many there are).
 	if [ ! -s "$state/accepted" ]; then
-		sed -n 's/^# sweep-accepted: //p' "$dir/ktap.txt" > "$state/accepted"
+		want=$(sed -n 's/^.*\] sweep: accepted \([0-9]*\)$/\1/p' "$dir/console.txt" | head -1)
+		sed -n 's/^# sweep-accepted: //p' "$dir/ktap.txt" > "$dir/accepted"
+		[ -n "$want" ] && [ "$(wc -l < "$dir/accepted")" = "$want" ] && cp "$dir/accepted" "$state/accepted"
 	fi
-	sed -n "s/^# sweep: batch /boot $n batch /p" "$dir/ktap.txt" >> "$state/batches"
-	sed -n 's/^# refused at install: //p' "$dir/ktap.txt" >> "$state/refused"
+	sed -n "s/^.*\] sweep: batch \([0-9]*\) done: /boot $n batch \1: /p" "$dir/console.txt" >> "$state/batches"
+	sed -n 's/^.*\] sweep: refused at install: //p' "$dir/console.txt" >> "$state/refused"
 	progress "$dir"
 	cat "$dir/done" >> "$state/done"
 	phase=$(cat "$dir/phase")
@@ -217,7 +225,7 @@ done
 # ---- the report, over every boot
 {
 	wall=$(( $(date +%s) - start ))
-	accepted=$(wc -l < "$state/accepted")
+	accepted=$(cat "$state/accepted" 2>/dev/null | wc -l)
 	read -r inst reach wrong refused unrestored revfail unpatched < <(awk '
 		{ for (i = 1; i < NF; i++) v[$i] = $(i + 1); gsub(/;/, "", v["revert-failed"])
 		  I += v["installed"]; R += v["reached"]; W += v["wrong"]; F += v["refused"]; U += v["not-restored"]; X += v["revert-failed"]
@@ -233,7 +241,9 @@ done
 		split($0, a, "revert "); split(a[2], b, " "); tr += b[1]; n += ni; nb++ }
 		END { if (n) printf "sweep: %d batches: %.0f s installing, %.0f s reverting, %.3f s and %.3f s per function\n", nb, ti, tr, ti / n, tr / n }' \
 		"$state/batches"
+	# every crash; those of one function alone name it
 	while IFS= read -r line; do echo "sweep: $line"; done < "$state/crashes"
+	echo "sweep: functions that crashed alone: $(tr '\n' ' ' < "$state/culprits")"
 	# a crash whose suspects hold no function that crashed alone
 	for s in "$out"/suspects.crash*; do
 		[ -f "$s" ] || continue

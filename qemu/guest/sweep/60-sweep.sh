@@ -15,8 +15,9 @@
 # Progress goes to the kernel log (/dev/kmsg, so the console shows it even
 # when the kernel dies right after): "sweep: batch ID start N",
 # "sweep: install NAME", "sweep: load ID", "sweep: revert NAME",
-# "sweep: batch ID done". scripts/sweep.sh reads them to name what was
-# installed when a crash came.
+# "sweep: batch ID done: FIGURES", and "sweep: refused at install: NAME:
+# WHY". scripts/sweep.sh reads them to name what was installed when a crash
+# came, and takes each batch's figures from them.
 # timeout: 172800
 #
 # Parameters (kernel command line):
@@ -65,12 +66,12 @@ echo on > /proc/sys/kernel/printk_devkmsg
 kmsg() { echo "sweep: $*" > /dev/kmsg; }
 now() { read -r _up _ < /proc/uptime; echo "${_up%.*}"; }
 
-# restored_check LIST [patched]: for each "NAME M" of LIST, the decode
-# listings taken before its install ($W/b/NAME) and after its revert
-# ($W/a/NAME) must agree on the header, the prefix (ENDBR or its sealed NOP,
+# restored_check LIST [patched]: for each "NAME M J" of LIST, the decode
+# listings taken before its install ($W/b/J) and after its revert ($W/a/J)
+# must agree on the header, the prefix (ENDBR or its sealed NOP,
 # the fentry NOP) and the M planned instructions (what follows may hold code
 # the kernel changes at run time). With "patched", the listing taken while
-# installed ($W/i/NAME) must differ from the one before instead. Prints the
+# installed ($W/i/J) must differ from the one before instead. Prints the
 # functions that fail, last their number. One awk for a whole batch: a fork
 # per function costs under TCG.
 restored_check() {
@@ -87,10 +88,10 @@ restored_check() {
 			close(f)
 			return n ? out : "(no listing)"
 		}
-		mode == "patched" { b = region(W "/b/" $1, $2); i = region(W "/i/" $1, $2)
+		mode == "patched" { b = region(W "/b/" $3, $2); i = region(W "/i/" $3, $2)
 		  if (i == b || i ~ /^\(no listing/) { bad++; print $1 ": the installed patch did not change the first instructions" > "/dev/stderr" }
 		  next }
-		{ b = region(W "/b/" $1, $2); a = region(W "/a/" $1, $2)
+		{ b = region(W "/b/" $3, $2); a = region(W "/a/" $3, $2)
 		  if (a != b || a ~ /^\(no listing/) { bad++; print $1 ": first instructions not restored:" > "/dev/stderr"
 			print "before: " b > "/dev/stderr"; print "after: " a > "/dev/stderr" } }
 		END { print bad + 0 }' "$1"
@@ -111,8 +112,12 @@ else
 	# The text symbols of vmlinux as 29-coverage lists them, in an order
 	# drawn from the seed (busybox awk's rand is the same for the same seed
 	# and binary, so a later boot draws the same order).
-	awk '($2 == "t" || $2 == "T") && NF == 3 && $3 !~ /^(__pfx_|__cfi_)/ { print $3 }' /proc/kallsyms \
-		| sort -u > $W/syms
+	# One name per address: names of one address (identical code folded,
+	# e.g. Rust's many equal Default::default) are one function to the
+	# engine, which installs the second as a hook swap on the first.
+	awk '($2 == "t" || $2 == "T") && NF == 3 && $3 !~ /^(__pfx_|__cfi_)/ { print $1, $3 }' /proc/kallsyms \
+		| sort -u -k2,2 | sort -s -k1,1 | awk '$1 != last { print $2 } { last = $1 }' | sort -u > $W/syms
+	echo "$(wc -l < $W/syms) text symbols at distinct addresses"
 	if [ -n "${mp_sweep_names:-}" ]; then
 		echo "$mp_sweep_names" | tr ',' '\n' | grep . > $W/syms
 		sample=0
@@ -146,6 +151,7 @@ else
 	echo "surveyed $surveyed, $(wc -l < $W/ok) accepted, in $(( $(now) - t0 )) s"
 	# The host keeps the list for later boots (make sweep).
 	sed 's/^/sweep-accepted: /' $W/accepted
+	kmsg "accepted $(wc -l < $W/accepted)"
 fi
 accepted=$(wc -l < $W/accepted)
 for c in $CONTROL; do
@@ -184,15 +190,18 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	: > $W/installed; : > $W/reverted
 	mkdir -p $W/a $W/b $W/i
 	refused=0
+	j=0
 	while read -r name m; do
-		echo "$name" > $MP/decode && cat $MP/decode > "$W/b/$name"
+		j=$((j + 1))
+		echo "$name" > $MP/decode && cat $MP/decode > "$W/b/$j"
 		kmsg "install $name"
 		if echo "$name count" > $MP/install 2> $W/err; then
-			echo "$name $m" >> $W/installed
+			echo "$name $m $j" >> $W/installed
 		else
 			refused=$((refused + 1))
 			why=$(dmesg | grep "markpatch: install: $name: " | tail -1 | sed 's/.*markpatch: install: //')
-			echo "refused at install: $name: ${why:-$(cat $W/err)}"
+			why="refused at install: $name: ${why:-$(cat $W/err)}"
+			echo "$why"; kmsg "$why"
 		fi
 	done < $bf
 	tb1=$(now)
@@ -201,11 +210,11 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	# what each patch counted, and its state
 	reached=0 notinst=0
 	: > $W/unreached
-	while read -r name m; do
+	while read -r name m j; do
 		read -r st < "$MP/patch/$name/state" || st=missing
 		[ "$st" = installed ] || { notinst=$((notinst + 1)); echo "$name: state $st after the hold, want installed"; }
 		read -r calls < "$MP/patch/$name/calls" || calls=0
-		echo "$name" > $MP/decode && cat $MP/decode > "$W/i/$name"
+		echo "$name" > $MP/decode && cat $MP/decode > "$W/i/$j"
 		if [ "${calls:-0}" -gt 0 ] 2>/dev/null; then reached=$((reached + 1)); else echo "$name" >> $W/unreached; fi
 	done < $W/installed
 	unpatched=$(restored_check $W/installed patched)
@@ -218,13 +227,13 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	tb2=$(now)
 	# revert each, and check its bytes
 	unrestored=0 revfail=0
-	while read -r name m; do
+	while read -r name m j; do
 		kmsg "revert $name"
 		if ! echo "$name" > $MP/revert 2> $W/err; then
 			revfail=$((revfail + 1)); echo "revert $name failed: $(cat $W/err)"; continue
 		fi
-		echo "$name" > $MP/decode && cat $MP/decode > "$W/a/$name"
-		echo "$name $m" >> $W/reverted
+		echo "$name" > $MP/decode && cat $MP/decode > "$W/a/$j"
+		echo "$name $m $j" >> $W/reverted
 	done < $W/installed
 	unrestored=$(restored_check $W/reverted)
 	rm -rf $W/a $W/b $W/i
@@ -239,9 +248,12 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	[ -n "$res" ] || ops=0 wrong=1
 	[ "$mixrc" = 0 ] || [ "$wrong" -gt 0 ] || wrong=1
 	[ "$wrong" = 0 ] || { echo "mixload (exit $mixrc):"; head -20 $W/mix; }
-	kmsg "batch $id done"
 	inst=$(wc -l < $W/installed)
-	echo "sweep: batch $id: names $n installed $inst refused $refused reached $reached wrong $wrong unpatched $unpatched not-restored $unrestored revert-failed $revfail; install $((tb1 - tb0)) s, hold+read $((tb2 - tb1)) s, revert $((tb3 - tb2)) s; load ops $ops"
+	figures="names $n installed $inst refused $refused reached $reached wrong $wrong unpatched $unpatched not-restored $unrestored revert-failed $revfail; install $((tb1 - tb0)) s, hold+read $((tb2 - tb1)) s, revert $((tb3 - tb2)) s; load ops $ops"
+	# on the console too: the test output's last lines may be lost in a
+	# crash, the kernel log's are not
+	kmsg "batch $id done: $figures"
+	echo "sweep: batch $id: $figures"
 	tot_inst=$((tot_inst + inst)) tot_reach=$((tot_reach + reached)) tot_wrong=$((tot_wrong + wrong))
 	tot_refused=$((tot_refused + refused)) tot_unrestored=$((tot_unrestored + unrestored)) tot_unpatched=$((tot_unpatched + unpatched))
 	tot_revfail=$((tot_revfail + revfail)) tot_ctl_miss=$((tot_ctl_miss + ctl_miss)) tot_notinst=$((tot_notinst + notinst))
