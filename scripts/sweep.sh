@@ -5,10 +5,10 @@
 # crashes need. When a boot dies (an oops or panic on the console, or no
 # progress for MARKPATCH_SWEEP_STALL seconds), the guest's progress lines
 # ("sweep: install NAME", ...) name the functions that were installed at
-# that moment; the next boot runs those first, in halves (the one being
-# installed alone first when the crash came during the installs), and skips
-# what earlier boots finished, until one function alone crashes: that is
-# the crash's function. Stops after MARKPATCH_SWEEP_CRASHES crashes.
+# that moment; the next boot runs those first, in halves (alone first: the
+# one being installed when the crash came during the installs, and those
+# the oops's call trace names), and skips what earlier boots finished,
+# until one function alone crashes: that is the crash's function. Stops after MARKPATCH_SWEEP_CRASHES crashes.
 #
 # Settings (environment):
 #   MARKPATCH_SWEEP_SAMPLE   0 (default): every accepted function; N: N drawn
@@ -19,8 +19,9 @@
 #   MARKPATCH_SWEEP_BATCH    functions installed together (default 200)
 #   MARKPATCH_SWEEP_HOLD     seconds each batch is held under load (default 3)
 #   MARKPATCH_SWEEP_CRASHES  crashes before giving up (default 20)
-#   MARKPATCH_SWEEP_STALL    seconds without console output that count as a
-#                            hang (default 900; 60 after an oops)
+#   MARKPATCH_SWEEP_STALL    seconds without a step of the sweep that count
+#                            as a hang (default 300; a minute without any
+#                            console output, heartbeat included, once it began)
 #   MARKPATCH_SWEEP_RESUME=1 continue the sweep in build/sweep/state
 #   MARKPATCH_TCG_THREAD     single (default: atomic window writes are atomic
 #                            against instruction fetch there) or multi (then
@@ -39,11 +40,10 @@ seed=${MARKPATCH_SWEEP_SEED:-$(od -An -N3 -tu4 /dev/urandom | tr -d ' ')}
 batch=${MARKPATCH_SWEEP_BATCH:-200}
 hold=${MARKPATCH_SWEEP_HOLD:-3}
 max_crashes=${MARKPATCH_SWEEP_CRASHES:-20}
-stall=${MARKPATCH_SWEEP_STALL:-900}
+stall=${MARKPATCH_SWEEP_STALL:-300}
 thread=${MARKPATCH_TCG_THREAD:-single}
 int3=; [ "$thread" = multi ] && int3=mp_sweep_int3=1
 names=${MARKPATCH_SWEEP_NAMES:-}
-names=${names:+mp_sweep_names=$(echo $names | tr ' ' ,)}
 
 if [ "${MARKPATCH_SWEEP_RESUME:-0}" = 1 ] && [ -f "$state/params" ]; then
 	. "$state/params"
@@ -51,7 +51,8 @@ if [ "${MARKPATCH_SWEEP_RESUME:-0}" = 1 ] && [ -f "$state/params" ]; then
 else
 	rm -rf "$out"
 	mkdir -p "$state"
-	echo "seed=$seed sample=$sample names='$names'" > "$state/params"
+	echo "seed=$seed sample=$sample" > "$state/params"
+	echo $names | tr ' ' '\n' | grep . > "$state/names"
 	: > "$state/done"; : > "$state/culprits"; : > "$state/first"; : > "$state/batches"
 	: > "$state/crashes"; : > "$state/refused"
 fi
@@ -76,25 +77,28 @@ boot() {
 	[ -s "$state/accepted" ] && cp "$state/accepted" "$data/tests/data/sweep-accepted"
 	cat "$state/done" "$state/culprits" > "$data/tests/data/sweep-skip"
 	cp "$state/first" "$data/tests/data/sweep-first"
+	[ -s "$state/names" ] && cp "$state/names" "$data/tests/data/sweep-names"
 	(cd "$data" && find tests/data -type f | cpio -o -H newc --quiet | gzip -1) > "$dir/data.cpio.gz"
 	rm -rf "$data"
 	cat "$out/initramfs.cpio.gz" "$dir/data.cpio.gz" > "$dir/initramfs.cpio.gz"
 	MARKPATCH_TCG_THREAD=$thread MARKPATCH_TIMEOUT=$((86400 * 3)) \
-		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold $int3 $names" \
+		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold $int3" \
 		qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$dir/initramfs.cpio.gz" "$dir" tests > "$dir/run.log" 2>&1 &
 	pid=$!
-	last_size=-1 last_change=$(date +%s)
+	last_size=-1 last_change=$(date +%s) last_steps=-1 last_step=$(date +%s)
 	RC=
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$dir/console.log" 2>/dev/null || echo 0)
-		if [ "$size" != "$last_size" ]; then
-			last_size=$size last_change=$(date +%s)
-		elif [ $(( $(date +%s) - last_change )) -ge "$stall" ] \
-			|| { [ $(( $(date +%s) - last_change )) -ge 60 ] \
-				&& grep -qE '\] (Oops|Kernel panic|BUG:|kernel BUG)' "$dir/console.log"; }; then
-			# silent for $stall s, or for a minute after an oops that
-			# did not end in a reboot (an oops in the oops path)
+		steps=$(grep -c '\] sweep: [^a]' "$dir/console.log" 2>/dev/null)
+		[ "$size" != "$last_size" ] && last_size=$size last_change=$(date +%s)
+		[ "$steps" != "$last_steps" ] && last_steps=$steps last_step=$(date +%s)
+		# Stuck: no step of the sweep for $stall s; or, once the sweep
+		# has begun (its heartbeat comes every 10 s), no console output
+		# for a minute (a dead kernel: a hang, or an oops in the oops
+		# path that did not end the boot).
+		if [ $(( $(date +%s) - last_step )) -ge "$stall" ] \
+			|| { [ "$steps" -gt 0 ] && [ $(( $(date +%s) - last_change )) -ge 60 ]; }; then
 			# run.sh's children (timeout, which runs QEMU in its own
 			# process group and passes the signal on), by their ids
 			local c
@@ -145,7 +149,7 @@ oops_summary() {
 	local err rip
 	err=$(grep -m1 -E '\] (BUG:|Oops|general protection|Kernel panic|kernel BUG|WARNING:|watchdog: |rcu: INFO: |INFO: task )' "$1/console.txt" | sed 's/^.*\] //')
 	rip=$(grep -m1 -E '\] RIP: ' "$1/console.txt" | sed 's/^.*\] //')
-	if [ -n "$err" ]; then echo "$err${rip:+ | $rip}"; else echo "no kernel error printed: no console output for $stall s (hang) or the guest died silently"; fi
+	if [ -n "$err" ]; then echo "$err${rip:+ | $rip}"; else echo "no kernel error printed: the guest hung (no heartbeat, or no step for $stall s) or died silently"; fi
 }
 
 crashes=$(wc -l < "$state/crashes") n=0 start=$(date +%s) finished=0
@@ -199,15 +203,16 @@ while :; do
 	else
 		echo "crash $crashes (boot $n, $(cat "$dir/phase"), $nsus suspects, last $(cat "$dir/last")): $summary" | tee -a "$state/crashes"
 		cp "$dir/suspects" "$out/suspects.crash$crashes"
-		# halves; during the installs, the one being installed alone first
-		if [ "$(cat "$dir/phase")" = install ]; then
-			last=$(cat "$dir/last")
-			echo "$last" > "$state/first.split"
-			grep -vxF "$last" "$dir/suspects" > "$dir/rest"
-		else
-			: > "$state/first.split"
-			cp "$dir/suspects" "$dir/rest"
-		fi
+		# Alone first: the one being installed when the crash came during
+		# the installs, and up to 4 suspects the oops's call trace names
+		# (a patched function recursing through the resolver shows there);
+		# then the rest in halves.
+		: > "$state/first.split"
+		[ "$(cat "$dir/phase")" = install ] && cat "$dir/last" >> "$state/first.split"
+		sed -n '/\] \(BUG:\|Oops\|general protection\|kernel BUG\)/,$p' "$dir/console.txt" | head -300 \
+			| grep -oE '[A-Za-z0-9_.$]+\+0x[0-9a-f]+/' | sed 's/+0x.*//' | awk '!seen[$0]++' \
+			| grep -xF -f "$dir/suspects" | grep -vxF -f "$state/first.split" | head -4 >> "$state/first.split"
+		grep -vxF -f "$state/first.split" "$dir/suspects" > "$dir/rest"
 		r=$(wc -l < "$dir/rest")
 		[ "$r" -gt 0 ] && head -n $(( (r + 1) / 2 )) "$dir/rest" | tr '\n' ' ' >> "$state/first.split" && echo >> "$state/first.split"
 		[ "$r" -gt 1 ] && tail -n $(( r / 2 )) "$dir/rest" | tr '\n' ' ' >> "$state/first.split" && echo >> "$state/first.split"

@@ -15,8 +15,8 @@
 # Progress goes to the kernel log (/dev/kmsg, so the console shows it even
 # when the kernel dies right after): "sweep: batch ID start N",
 # "sweep: install NAME", "sweep: load ID", "sweep: revert NAME",
-# "sweep: batch ID done: FIGURES", and "sweep: refused at install: NAME:
-# WHY". scripts/sweep.sh reads them to name what was installed when a crash
+# "sweep: batch ID done: FIGURES", "sweep: refused at install: NAME:
+# WHY", and "sweep: alive" every 10 s. scripts/sweep.sh reads them to name what was installed when a crash
 # came, and takes each batch's figures from them.
 # timeout: 172800
 #
@@ -28,11 +28,11 @@
 #                    the patch table holds 512)
 #   mp_sweep_hold    seconds each batch stays installed under load after
 #                    its last install (default 3)
-#   mp_sweep_names   comma-separated names: sweep these (those the planner
-#                    accepts) instead of the kernel's functions
 #   mp_sweep_int3    1: every write by the int3 protocol (int3_writes=1, for
 #                    multi-threaded TCG)
 # Files the host may add (scripts/sweep.sh, between boots):
+#   /tests/data/sweep-names     names to sweep (those the planner accepts)
+#                               instead of every function of the kernel
 #   /tests/data/sweep-accepted  "NAME M" lines: the accepted list of an
 #                               earlier boot (no survey then)
 #   /tests/data/sweep-skip      names not to install (done, or crashed)
@@ -65,6 +65,10 @@ echo 5 > /proc/sys/kernel/printk
 echo on > /proc/sys/kernel/printk_devkmsg
 kmsg() { echo "sweep: $*" > /dev/kmsg; }
 now() { read -r _up _ < /proc/uptime; echo "${_up%.*}"; }
+# A heartbeat on the console: when it stops, the kernel is stuck (the host
+# then need not wait for its longer limit on progress).
+( while :; do sleep 10; kmsg alive; done ) &
+heartbeat=$!
 
 # restored_check LIST [patched]: for each "NAME M J" of LIST, the decode
 # listings taken before its install ($W/b/J) and after its revert ($W/a/J)
@@ -109,19 +113,26 @@ if [ -s $D/sweep-accepted ]; then
 	cp $D/sweep-accepted $W/accepted
 	echo "accepted list from an earlier boot: $(wc -l < $W/accepted) functions"
 else
-	# The text symbols of vmlinux as 29-coverage lists them, in an order
-	# drawn from the seed (busybox awk's rand is the same for the same seed
-	# and binary, so a later boot draws the same order).
-	# One name per address: names of one address (identical code folded,
-	# e.g. Rust's many equal Default::default) are one function to the
-	# engine, which installs the second as a hook swap on the first.
+	# The text symbols of vmlinux as 29-coverage lists them (or the names
+	# the host gave), one name per address: names of one address (identical
+	# code folded, e.g. Rust's many equal Default::default) are one function
+	# to the engine, which takes the second install as a hook swap on the
+	# first.
 	awk '($2 == "t" || $2 == "T") && NF == 3 && $3 !~ /^(__pfx_|__cfi_)/ { print $1, $3 }' /proc/kallsyms \
-		| sort -u -k2,2 | sort -s -k1,1 | awk '$1 != last { print $2 } { last = $1 }' | sort -u > $W/syms
-	echo "$(wc -l < $W/syms) text symbols at distinct addresses"
-	if [ -n "${mp_sweep_names:-}" ]; then
-		echo "$mp_sweep_names" | tr ',' '\n' | grep . > $W/syms
+		| sort -u -k2,2 > $W/addrs
+	if [ -s $D/sweep-names ]; then
+		tr ' ' '\n' < $D/sweep-names | grep . | sort -u > $W/names
+		awk 'FILENAME == ARGV[1] { n[$1] = 1; next } $2 in n' $W/names $W/addrs > $W/addrs.given
+		echo "$(wc -l < $W/names) names given, $(wc -l < $W/addrs.given) of them vmlinux text symbols"
+		mv $W/addrs.given $W/addrs
 		sample=0
-	elif [ "$sample" -gt 0 ]; then
+	fi
+	sort -s -k1,1 $W/addrs | awk '$1 != last { print $2 } { last = $1 }' | sort -u > $W/syms
+	echo "$(wc -l < $W/syms) text symbols at distinct addresses"
+	# A sample: the control functions, then the rest in an order drawn from
+	# the seed (busybox awk's rand is the same for the same seed and
+	# binary, so a later boot draws the same order).
+	if [ "$sample" -gt 0 ]; then
 		echo "$CONTROL" | tr ' ' '\n' > $W/control
 		awk -v seed="$seed" 'BEGIN { srand(seed) } { printf "%.9f %s\n", rand(), $1 }' $W/syms \
 			| sort -n | cut -d' ' -f2 | grep -vxF -f $W/control > $W/order
@@ -137,7 +148,7 @@ else
 		[ $n -lt 40 ] && [ $bytes -lt 1500 ] && continue
 		survey $W/chunk; surveyed=$((surveyed + n)); : > $W/chunk; n=0 bytes=0
 		[ $((surveyed % 4000)) -lt 40 ] && kmsg "surveyed $surveyed of $total"
-		if [ "$sample" -gt 0 ] && [ "$(grep -c ' ok M=' $W/verdicts)" -ge $((sample + 9)) ]; then break; fi
+		if [ "$sample" -gt 0 ] && [ "$(grep -c ' ok M=' $W/verdicts)" -ge $((sample + $(echo $CONTROL | wc -w))) ]; then break; fi
 	done < $W/syms
 	[ -s $W/chunk ] && { survey $W/chunk; surveyed=$((surveyed + n)); }
 	sed -n 's/^\([^ ]*\) ok M=\([0-9]*\)$/\1 \2/p' $W/verdicts > $W/ok
@@ -259,6 +270,7 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	tot_revfail=$((tot_revfail + revfail)) tot_ctl_miss=$((tot_ctl_miss + ctl_miss)) tot_notinst=$((tot_notinst + notinst))
 	tot_ops=$((tot_ops + ops))
 done
+kill $heartbeat
 echo $loglevel > /proc/sys/kernel/printk
 echo "sweep: accepted $accepted installed $tot_inst reached $tot_reach wrong $tot_wrong crashed 0"
 echo "sweep: refused at install $tot_refused, not rewritten $tot_unpatched, not restored $tot_unrestored, revert failed $tot_revfail, control functions not reached $tot_ctl_miss, load ops $tot_ops"
