@@ -231,14 +231,14 @@ done
 {
 	wall=$(( $(date +%s) - start ))
 	accepted=$(cat "$state/accepted" 2>/dev/null | wc -l)
-	read -r inst reach wrong refused unrestored revfail unpatched < <(awk '
-		{ for (i = 1; i < NF; i++) v[$i] = $(i + 1); gsub(/;/, "", v["revert-failed"])
+	read -r inst reach wrong refused unrestored revfail unpatched notinst ctlmiss < <(awk '
+		{ delete v; for (i = 1; i < NF; i++) { k = $i; gsub(/;/, "", $(i + 1)); v[k] = $(i + 1) }
 		  I += v["installed"]; R += v["reached"]; W += v["wrong"]; F += v["refused"]; U += v["not-restored"]; X += v["revert-failed"]
-		  P += v["unpatched"] }
-		END { print I + 0, R + 0, W + 0, F + 0, U + 0, X + 0, P + 0 }' "$state/batches")
+		  P += v["unpatched"]; N += v["not-installed"]; C += v["control-missed"] }
+		END { print I + 0, R + 0, W + 0, F + 0, U + 0, X + 0, P + 0, N + 0, C + 0 }' "$state/batches")
 	echo "sweep: seed $seed sample $sample batch $batch hold $hold s; $n boot(s), $wall s wall"
 	echo "sweep: accepted $accepted installed $inst reached $reach wrong $wrong crashed $crashes"
-	echo "sweep: refused at install $refused, not rewritten $unpatched, not restored $unrestored, revert failed $revfail; not swept: $(( accepted - $(sort -u "$state/done" "$state/culprits" | wc -l) ))"
+	echo "sweep: refused at install $refused, not rewritten $unpatched, not installed after the hold $notinst, control functions not reached $ctlmiss, not restored $unrestored, revert failed $revfail; not swept: $(( accepted - $(sort -u "$state/done" "$state/culprits" | wc -l) ))"
 	# batch times: per installed function, install and revert
 	awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1)
 		ni = v["installed"]; if (ni == 0) next
@@ -256,11 +256,14 @@ done
 			|| echo "sweep: ${s##*.}: not reproduced by any of its $(wc -l < "$s") functions alone or in halves"
 	done
 	[ -s "$state/refused" ] && sed 's/^/sweep: refused at install: /' "$state/refused"
+	echo "$((wrong + refused + unpatched + notinst + ctlmiss + unrestored + revfail))" > "$out/failed-checks"
 } | tee "$out/report.txt"
+# The last boot's own verdict, and every boot's batches: a check that
+# failed in a boot that later crashed counts too.
 if [ "$finished" = 1 ]; then
 	boot_result sweep "$out/boot$n" "$RC"
 	rc=$?
 else
 	rc=1
 fi
-[ "$crashes" = 0 ] && [ "$rc" = 0 ]
+[ "$crashes" = 0 ] && [ "$rc" = 0 ] && [ "$(cat "$out/failed-checks")" = 0 ]

@@ -260,7 +260,7 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 	[ "$mixrc" = 0 ] || [ "$wrong" -gt 0 ] || wrong=1
 	[ "$wrong" = 0 ] || { echo "mixload (exit $mixrc):"; head -20 $W/mix; }
 	inst=$(wc -l < $W/installed)
-	figures="names $n installed $inst refused $refused reached $reached wrong $wrong unpatched $unpatched not-restored $unrestored revert-failed $revfail; install $((tb1 - tb0)) s, hold+read $((tb2 - tb1)) s, revert $((tb3 - tb2)) s; load ops $ops"
+	figures="names $n installed $inst refused $refused reached $reached wrong $wrong unpatched $unpatched not-restored $unrestored revert-failed $revfail not-installed $notinst control-missed $ctl_miss; install $((tb1 - tb0)) s, hold+read $((tb2 - tb1)) s, revert $((tb3 - tb2)) s; load ops $ops"
 	# on the console too: the test output's last lines may be lost in a
 	# crash, the kernel log's are not
 	kmsg "batch $id done: $figures"
