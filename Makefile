@@ -9,6 +9,7 @@
 #   make torture    10,000 install/revert cycles under load (TORTURE_CYCLES=N)
 #   make torture-compare  the direct method against markpatch, N boots each
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
+#   make sweep      count on every plannable function under load, crashes bisected
 #   make bench      per-call cost against ftrace and kprobes, install cost, one boot
 #   make fresh-check  the README's two commands in a new Debian bookworm root
 #   make mutants    deliberate engine bugs, each run against the cases that should catch it
@@ -27,7 +28,7 @@ ifeq ($(origin KDIR),undefined)
 KDIR = $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench fresh-check mutants clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench sweep fresh-check mutants clean crates-mk
 
 all: module
 
@@ -65,6 +66,9 @@ debug-check:
 
 bench:
 	@scripts/bench.sh
+
+sweep:
+	@scripts/sweep.sh
 
 fresh-check:
 	@scripts/fresh-check.sh

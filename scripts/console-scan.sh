@@ -13,9 +13,12 @@ own='markpatch: .*(fits no mark count|revert incomplete|cannot restore the origi
 # anywhere in a line, since user output can share a line with them), and
 # not the kernel's command line, which repeats parameters such as panic=-1.
 # What a launcher prints of its own command line (virtme-ng shows QEMU's)
-# carries no stamp.
+# carries no stamp. Nor do the sweep's progress lines count (qemu/guest/sweep,
+# written to /dev/kmsg as "sweep: install NAME"), whose function names may
+# be `panic` and the like: a line whose only stamp is a sweep line's.
 stamp='\[ *[0-9]+\.[0-9]{6}\] '
-bad=$(grep -nE "$stamp.*($kernel|$own)" "$1" | grep -vE "$stamp"'(Kernel )?[Cc]ommand line:')
+bad=$(grep -nE "$stamp.*($kernel|$own)" "$1" | grep -vE "$stamp"'(Kernel )?[Cc]ommand line:' \
+	| grep -vE "^[0-9]+:[^[]*${stamp}sweep: [^[]*\$")
 if [ -n "$bad" ]; then
 	echo "markpatch: the console log has kernel errors ($1):" >&2
 	echo "$bad" | head -20 >&2

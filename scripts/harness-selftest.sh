@@ -55,11 +55,15 @@ qemu-system-x86_64 -kernel bzImage -append "console=ttyS0 panic=-1 virtme_ro_ove
 [    1.000000] markpatch: loaded; /sys/kernel/markpatch/ ready'
 printf '%s\n' "$clean" > "$tmp/console.log"
 expect "a clean console log passes the scan" pass "$MARKPATCH_ROOT/scripts/console-scan.sh" "$tmp/console.log"
+# The sweep's progress lines name functions such as `panic`: not errors.
+printf '%s\n%s\n' "$clean" '[    2.000000] sweep: install panic' > "$tmp/console.log"
+expect "the sweep's progress line 'sweep: install panic' passes the scan" pass "$MARKPATCH_ROOT/scripts/console-scan.sh" "$tmp/console.log"
 while IFS= read -r line; do
 	printf '%s\n%s\n' "$clean" "$line" > "$tmp/console.log"
 	expect "the console scan catches: ${line#*] }" fail "$MARKPATCH_ROOT/scripts/console-scan.sh" "$tmp/console.log"
 done <<'EOF_LINES'
 [    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000
+[    2.000000] sweep: install panic[    2.000001] BUG: kernel NULL pointer dereference, address: 0000000000000000
 [    2.000000] WARNING: CPU: 1 PID: 42 at kernel/kprobes.c:1000 reuse_unused_kprobe+0x1/0x2
 [    2.000000] Oops: general protection fault, probably for non-canonical address
 [    2.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
