@@ -236,13 +236,23 @@ for bf in $(ls $W/batch.* 2>/dev/null); do
 		fi
 	done
 	tb2=$(now)
-	# revert each, and check its bytes
+	# revert them, several names per write (reverted together, sharing
+	# their grace periods: a write holds at most 3,000 bytes of names), each
+	# alone when its group's write fails, and check their bytes
 	unrestored=0 revfail=0
+	awk '{ if (n && bytes + length($1) > 3000) { print ""; n = 0; bytes = 0 }
+		printf "%s%s", (n ? " " : ""), $1; n++; bytes += length($1) + 1 } END { if (n) print "" }' \
+		$W/installed > $W/groups
+	while read -r group; do
+		for name in $group; do kmsg "revert $name"; done
+		echo "$group" > $MP/revert 2> $W/err && continue
+		for name in $group; do
+			[ -d "$MP/patch/$name" ] || continue
+			echo "$name" > $MP/revert 2> $W/err || { revfail=$((revfail + 1)); echo "revert $name failed: $(cat $W/err)"; }
+		done
+	done < $W/groups
 	while read -r name m j; do
-		kmsg "revert $name"
-		if ! echo "$name" > $MP/revert 2> $W/err; then
-			revfail=$((revfail + 1)); echo "revert $name failed: $(cat $W/err)"; continue
-		fi
+		[ -d "$MP/patch/$name" ] && continue
 		echo "$name" > $MP/decode && cat $MP/decode > "$W/a/$j"
 		echo "$name $m $j" >> $W/reverted
 	done < $W/installed
