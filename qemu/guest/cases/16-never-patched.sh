@@ -18,8 +18,13 @@ n=$(echo "$line" | sed -n 's/markpatch: \([0-9]*\) kernel.*/\1/p')
 check "markpatch found its dependencies at load" [ "${n:-0}" -gt 10 ]
 
 # The functions the resolver calls on every slow-path call, and what they
-# call; markpatch's own resolver; the return thunk every `ret` jumps to.
-DEPS="kernel_text_address __module_text_address is_module_text_address copy_from_kernel_nofault markpatch_resolve"
+# call (among them every function `make sweep` crashed on before this rule:
+# kernel_text_address and copy_from_kernel_nofault recursed until the stack
+# overflowed, __rcu_read_lock/unlock hung the guest); the page-fault fixup
+# a stack read past the top takes; markpatch's own resolver.
+DEPS="kernel_text_address __module_text_address is_module_text_address copy_from_kernel_nofault
+	copy_from_kernel_nofault_allowed __rcu_read_lock __rcu_read_unlock rcu_is_watching
+	fixup_exception search_exception_tables markpatch_resolve"
 for f in $DEPS; do
 	echo "$f" > $MP/survey
 	got=$(cat $MP/survey)
