@@ -16,7 +16,8 @@
 //! kernel's. Indirect calls are not seen by decoding; the ones the run-time
 //! paths make are through the arena thunks, whose targets are roots here.
 //!
-//! The walk enters, but does not follow, [`NOT_FOLLOWED`]: paths that the
+//! The walk enters, but does not follow, [`IRQS_OFF_UNREACHED`] and
+//! [`REPORT_PATHS`]: paths that the
 //! run-time code cannot take in the context it runs in (the resolver's
 //! full path and the int3 handler run with interrupts off), or that only
 //! report a broken state once. They are dependencies themselves (never
@@ -57,28 +58,17 @@ const KERNEL_ROOTS: [&CStr; 5] = [
     kernel::c_str!("search_exception_tables"),
 ];
 
-/// Entered but not followed (see the module's comment):
+/// Entered but not followed by the run-time paths' walk (see the module's
+/// comment), besides [`REPORT_PATHS`]:
 /// - the preemption points preempt_enable() calls: preempt_schedule()
 ///   returns at once when interrupts are off, as they are in the resolver
 ///   and the int3 handler;
 /// - RCU's deferred unlock work: with interrupts off, rcu_read_unlock_special()
-///   only sets flags or queues one irq_work (guarded by a pending flag);
-/// - reporting a broken state (printk, WARN, BUG, panic, the stack
-///   protector): run once per report, never on a path that works.
-const NOT_FOLLOWED: [&CStr; 13] = [
+///   only sets flags or queues one irq_work (guarded by a pending flag).
+const IRQS_OFF_UNREACHED: [&CStr; 3] = [
     kernel::c_str!("preempt_schedule_thunk"),
     kernel::c_str!("preempt_schedule_notrace_thunk"),
     kernel::c_str!("rcu_read_unlock_special"),
-    kernel::c_str!("_printk"),
-    kernel::c_str!("_printk_deferred"),
-    kernel::c_str!("vprintk"),
-    kernel::c_str!("vprintk_emit"),
-    kernel::c_str!("vprintk_deferred"),
-    kernel::c_str!("__warn_printk"),
-    kernel::c_str!("panic"),
-    kernel::c_str!("die"),
-    kernel::c_str!("oops_end"),
-    kernel::c_str!("__stack_chk_fail"),
 ];
 
 /// The functions markpatch depends on while a patch is live.
@@ -118,7 +108,7 @@ impl Dependencies {
                 None => pr_info!("dependencies: no {:?} in kallsyms\n", name),
             }
         }
-        let seen = reach(&work, &NOT_FOLLOWED)?;
+        let seen = reach(&work, &[&IRQS_OFF_UNREACHED, &REPORT_PATHS])?;
         Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size) })
     }
 
@@ -134,9 +124,11 @@ impl Dependencies {
     }
 }
 
-/// Report paths only: what a filter hook reaches is followed through the
+/// Reporting a broken state (the printk family, WARN, BUG, panic, the
+/// stack protector): run once per report, never on a path that works, so
+/// no walk follows it. What a filter hook reaches is followed through the
 /// preemption points and RCU's deferred work too, since a filter runs with
-/// interrupts on and may sleep.
+/// interrupts on and may sleep: for it, these alone are not followed.
 pub(crate) const REPORT_PATHS: [&CStr; 10] = [
     kernel::c_str!("_printk"),
     kernel::c_str!("_printk_deferred"),
@@ -153,10 +145,10 @@ pub(crate) const REPORT_PATHS: [&CStr; 10] = [
 /// The start of every function `roots` reach by direct calls, jumps and
 /// tail jumps (markplan::calls), sorted, each once: the functions kallsyms
 /// knows the roots to be in, and transitively what they branch to, entering
-/// but not following `not_followed`.
-pub(crate) fn reach(roots: &[usize], not_followed: &[&CStr]) -> Result<Vec<usize>> {
+/// but not following the functions `not_followed` names.
+pub(crate) fn reach(roots: &[usize], not_followed: &[&[&CStr]]) -> Result<Vec<usize>> {
     let mut cut: Vec<usize> = Vec::new();
-    for name in not_followed {
+    for name in not_followed.iter().flat_map(|names| names.iter()) {
         if let Some(a) = symbol::kallsyms_address(name) {
             crate::try_push(&mut cut, a)?;
         }

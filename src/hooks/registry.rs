@@ -69,7 +69,7 @@ impl Registry {
         }
         let mut stored = [0u8; HOOK_NAME_MAX + 1];
         stored[..name.len()].copy_from_slice(name);
-        let reach = dependencies::reach(&[func as usize], &dependencies::REPORT_PATHS)?;
+        let reach = dependencies::reach(&[func as usize], &[&dependencies::REPORT_PATHS])?;
         crate::try_push(&mut self.hooks, Registered { name: stored, func, data, owner, reach })?;
         Ok(())
     }
