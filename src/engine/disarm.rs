@@ -23,16 +23,20 @@ use crate::text;
 /// int3 part-way (docs/design.md, "Neighbours that write the same text").
 pub(super) fn foreign(patch: &Patch, from: usize) -> Result<Option<InsnAt>> {
     for k in from..patch.plan.m() {
-        let i = &patch.plan.insns[k];
         let mut current = [0u8; 15];
-        text::read(patch.insn_addr(k), &mut current[..i.len])?;
-        let replacement = patch.replacement(k)?;
-        let trapped = patch.live.trap[k].load(Ordering::SeqCst);
-        if classify(&current[..i.len], &i.original, &replacement, trapped) == InsnBytes::Foreign {
-            return Ok(Some(InsnAt { k, offset: i.offset }));
+        if read_insn(patch, k, &mut current)? {
+            return Ok(Some(InsnAt { k, offset: patch.plan.insns[k].offset }));
         }
     }
     Ok(None)
+}
+
+/// Reads Ik's bytes into `current`; says whether they are another writer's.
+fn read_insn(patch: &Patch, k: usize, current: &mut [u8; 15]) -> Result<bool> {
+    let i = &patch.plan.insns[k];
+    text::read(patch.insn_addr(k), &mut current[..i.len])?;
+    let trapped = patch.live.trap[k].load(Ordering::SeqCst);
+    Ok(classify(&current[..i.len], &i.original, &patch.replacement(k)?, trapped) == InsnBytes::Foreign)
 }
 
 /// What a disarm read before its first write: the bytes each Ik held.
@@ -62,10 +66,7 @@ pub(super) fn begin(patch: &Patch, from: usize) -> Result<Disarming> {
     // against, so a writer that comes after it makes a write fail.
     let mut d = Disarming { from, current: [[0; 15]; MAX_REGION] };
     for k in from..m {
-        let i = &patch.plan.insns[k];
-        text::read(patch.insn_addr(k), &mut d.current[k][..i.len])?;
-        let trapped = patch.live.trap[k].load(Ordering::SeqCst);
-        if classify(&d.current[k][..i.len], &i.original, &patch.replacement(k)?, trapped) == InsnBytes::Foreign {
+        if read_insn(patch, k, &mut d.current[k])? {
             return Err(EBUSY);
         }
     }
