@@ -379,8 +379,14 @@ impl Engine {
             };
             let p = &self.patches[i];
             if p.method != Method::Marks || p.state() != State::Installed {
-                if let Err(e) = self.revert(start) {
-                    first_err.get_or_insert(e);
+                match self.revert(start) {
+                    Ok(Reverted::Done) => {}
+                    Ok(Reverted::Draining) => {
+                        first_err.get_or_insert(EBUSY);
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
                 }
                 continue;
             }
