@@ -554,12 +554,10 @@ impl Engine {
         let mut n = 0;
         while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start)) {
             let patch = self.patches.remove(i);
-            let foreign = self.foreign(&patch).ok().flatten();
             if patch.state() == State::Reverting {
                 // Draining: its text is going, so its calls must be done.
-                retire::wait_drained(&patch);
-                self.free_reverted(patch);
-            } else if foreign.is_none() && patch.state() != State::Abandoned {
+                self.free_drained(patch);
+            } else if patch.state() != State::Abandoned && self.foreign(&patch).ok().flatten().is_none() {
                 if let Ok(Reverted::Draining) = self.revert_patch(patch) {
                     self.finish_draining(start, end);
                 }
@@ -605,8 +603,7 @@ impl Engine {
                 waited_ms += 100;
             }
             if patch.state() == State::Reverting {
-                retire::wait_drained(&patch);
-                self.free_reverted(patch);
+                self.free_drained(patch);
                 continue;
             }
             match self.revert_patch(patch) {
@@ -624,9 +621,15 @@ impl Engine {
     fn finish_draining(&mut self, start: usize, end: usize) {
         while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start) && p.state() == State::Reverting) {
             let patch = self.patches.remove(i);
-            retire::wait_drained(&patch);
-            self.free_reverted(patch);
+            self.free_drained(patch);
         }
+    }
+
+    /// Waits, without limit, until no call of a reverted patch's hook is in
+    /// flight, then frees it (the unload paths).
+    fn free_drained(&mut self, patch: KBox<Patch>) {
+        retire::wait_drained(&patch);
+        self.free_reverted(patch);
     }
 
     /// Whether a patch uses the registered hook `name`.

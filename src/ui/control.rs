@@ -216,10 +216,7 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
             let start = patched_start(&ctl.engine, name, name_c.as_cstr());
             // A draining revert of this patch may finish here.
             reaped = ctl.reap();
-            let current = match (&start, waiting_for) {
-                (Ok(s), _) => ctl.engine.find(*s).map(|p| (*s, p.serial)),
-                (Err(_), _) => None,
-            };
+            let current = start.as_ref().ok().and_then(|&s| ctl.engine.find(s).map(|p| (s, p.serial)));
             match (current, waiting_for) {
                 // What we waited for is gone (finished, by us or another).
                 (None, Some(_)) => Some(None),
