@@ -55,6 +55,10 @@ struct kobject;
 
 /* src/ksys/glue.c */
 bool markpatch_may_sleep(void);
+bool markpatch_in_task(void);
+void *markpatch_current(void);
+void markpatch_reserve_lock(void);
+void markpatch_reserve_unlock(void);
 int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);
@@ -99,8 +103,14 @@ int markpatch_module_text(unsigned long addr, unsigned long module_text_address)
 
 /* src/ksys/alloc_shim.rs */
 size_t markpatch_heap_bytes(void);
+void markpatch_reserve_enter(void *base, size_t len);
+size_t markpatch_reserve_leave(void);
+size_t markpatch_reserve_live(void);
 
 /* src/text/text_poke.c */
+int markpatch_text_hold(unsigned long addr, size_t len);
+size_t markpatch_text_held(void);
+void markpatch_text_release_to(size_t n);
 struct markpatch_text_costs {
 	u64 writes;		/* writes made with interrupts masked */
 	u64 syncs;		/* serialising IPIs to every CPU */

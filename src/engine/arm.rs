@@ -36,7 +36,7 @@ pub(super) fn arm(patch: &Patch) -> Result<u64, ArmError> {
     let m = patch.plan.m();
     let start = crate::engine::cost::now_ns();
     for k in (0..m).rev() {
-        let result = patch.replacement(k).and_then(|new| write_insn(patch, k, &patch.plan.insns[k].original, &new));
+        let result = write_insn(patch, k, &patch.plan.insns[k].original, patch.replacement(k));
         if let Err(err) = result {
             // Undo what was written: the suffix k+1..m, and Ik itself when
             // the int3 protocol left it part-way. The caller says why in

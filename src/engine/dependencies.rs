@@ -177,9 +177,13 @@ pub(crate) fn reach(roots: &[usize], not_followed: &[&[&CStr]]) -> Result<Vec<us
         if text::read(func.start as u64, &mut code).is_err() {
             continue;
         }
-        for to in markplan::calls::outside_targets(&code, func.start as u64) {
-            crate::try_push(&mut work, to as usize)?;
-        }
+        let mut pushed = Ok(());
+        markplan::calls::outside_targets(&code, func.start as u64, |to| {
+            if pushed.is_ok() {
+                pushed = crate::try_push(&mut work, to as usize);
+            }
+        });
+        pushed?;
     }
     Ok(seen)
 }

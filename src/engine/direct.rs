@@ -10,14 +10,18 @@
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use markplan::plan::{Facts, Plan};
-use markplan::refusal::Refusal;
+
+use super::Failure;
 
 use super::patch::Patch;
 use crate::text;
 
 /// The direct method's plan: the instructions its 5-byte `jmp` covers.
-pub(super) fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> {
-    markplan::naive::plan(code, addr, facts)
+/// ENOMEM (as a Failure) when its allocations needed the reserve.
+pub(super) fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Failure> {
+    crate::ksys::reserve::run(|| markplan::naive::plan(code, addr, facts))
+        .map_err(|e| Failure::new(e, "out of memory"))?
+        .map_err(Failure::refused)
 }
 
 /// The span I1..Ij: its original bytes, and `jmp stub` with its filler.
@@ -27,7 +31,8 @@ fn span(patch: &Patch) -> Result<(alloc::vec::Vec<u8>, alloc::vec::Vec<u8>)> {
         original.try_reserve(i.len).map_err(|_| ENOMEM)?;
         original.extend_from_slice(&i.original);
     }
-    let new = markplan::naive::span_bytes(patch.insn_addr(0), original.len(), patch.stub_addr).ok_or(ERANGE)?;
+    let new = crate::ksys::reserve::run(|| markplan::naive::span_bytes(patch.insn_addr(0), original.len(), patch.stub_addr))?
+        .ok_or(ERANGE)?;
     Ok((original, new))
 }
 

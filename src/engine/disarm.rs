@@ -36,7 +36,7 @@ fn read_insn(patch: &Patch, k: usize, current: &mut [u8; 15]) -> Result<bool> {
     let i = &patch.plan.insns[k];
     text::read(patch.insn_addr(k), &mut current[..i.len])?;
     let trapped = patch.live.trap[k].load(Ordering::SeqCst);
-    Ok(classify(&current[..i.len], &i.original, &patch.replacement(k)?, trapped) == InsnBytes::Foreign)
+    Ok(classify(&current[..i.len], &i.original, patch.replacement(k), trapped) == InsnBytes::Foreign)
 }
 
 /// What a disarm read before its first write: the bytes each Ik held.

@@ -214,7 +214,9 @@ impl Engine {
             return Ok(Planned { func: Some(func), class, code, verdict: Verdict::JumpEntered });
         }
         let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
-        let verdict = match markplan::plan::plan(&code, func.start as u64, &facts) {
+        // iced-x86 decodes; its allocations go to the reserve (ENOMEM).
+        let planned = crate::ksys::reserve::run(|| markplan::plan::plan(&code, func.start as u64, &facts))?;
+        let verdict = match planned {
             Err(r) => Verdict::Refused(r),
             Ok(plan) => {
                 let mut addrs = [0usize; MAX_REGION];
@@ -256,7 +258,10 @@ impl Engine {
         }
         self.hook_allowed(func.start, spec)?;
         let index = live::free_index().ok_or(Failure::new(ENOSPC, "patch table full"))?;
-        let planned = self.plan_function(&mut probes, func).map_err(|e| Failure::new(e, "cannot read the function"))?;
+        let planned = self.plan_function(&mut probes, func).map_err(|e| match e {
+            e if e == ENOMEM => Failure::new(e, "out of memory"),
+            e => Failure::new(e, "cannot read the function"),
+        })?;
         // Unregistering the probes waits for a grace period.
         wait::timed(|| drop(probes));
         // SAFETY: reads a module parameter.
@@ -266,12 +271,16 @@ impl Engine {
             (v @ (Verdict::KprobesRefuses { .. } | Verdict::Dependency | Verdict::JumpEntered), _) => {
                 return Err(Failure::Refused(v))
             }
-            (_, Method::Direct) => direct::plan(&planned.code, func.start as u64, &facts).map_err(Failure::refused)?,
+            (_, Method::Direct) => direct::plan(&planned.code, func.start as u64, &facts)?,
             (Verdict::Plannable(plan), Method::Marks) => plan,
             (v, Method::Marks) => return Err(Failure::Refused(v)),
         };
         let m = plan.m();
         self.patches.try_reserve(1).map_err(|_| Failure::new(ENOMEM, "out of memory"))?;
+        // Every write of the install, and of its rollback, goes through
+        // aliases made now: none of them can fail for want of memory.
+        let mut held = text::HeldAliases::new();
+        held.hold_region(&plan).and_then(|()| held.hold_arena()).map_err(|e| Failure::new(e, "out of memory"))?;
         let request = Request { name, func, code: &planned.code, plan, index, method, spec, desc, ibt: ibt() };
         let patch = prepare::prepare(&mut self.arena, &self.hooks, request)?;
         let result = on_staged(&patch).map_err(|e| Failure::new(e, "cannot create its sysfs directory")).and_then(|()| {
@@ -357,6 +366,10 @@ impl Engine {
             return Ok(if self.try_finish(i) { Reverted::Done } else { Reverted::Draining });
         }
         self.revert_check(i)?;
+        // Before anything changes: the revert's writes allocate nothing.
+        let mut held = text::HeldAliases::new();
+        held.hold_region(&self.patches[i].plan)?;
+        held.hold_arena()?;
         let patch = self.patches.remove(i);
         self.revert_patch(patch)
     }
@@ -372,6 +385,8 @@ impl Engine {
         let mut first_err: Option<Error> = None;
         let mut batch: alloc::vec::Vec<(KBox<Patch>, disarm::Disarming)> = alloc::vec::Vec::new();
         batch.try_reserve_exact(starts.len()).map_err(|_| ENOMEM)?;
+        let mut held = text::HeldAliases::new();
+        held.hold_arena()?;
         for &start in starts {
             let Some(i) = self.patches.iter().position(|p| p.func.start == start) else {
                 first_err.get_or_insert(ENOENT);
@@ -391,6 +406,10 @@ impl Engine {
                 continue;
             }
             if let Err(e) = self.revert_check(i) {
+                first_err.get_or_insert(e);
+                continue;
+            }
+            if let Err(e) = held.hold_region(&self.patches[i].plan) {
                 first_err.get_or_insert(e);
                 continue;
             }

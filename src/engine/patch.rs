@@ -5,7 +5,7 @@
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use markplan::plan::Plan;
+use markplan::plan::{Plan, MAX_REGION};
 use markplan::pseudo_original::PseudoOriginal;
 use markplan::stub::SLOT_P_OFFSET;
 
@@ -82,6 +82,10 @@ pub(crate) enum Method {
     Direct,
 }
 
+/// Each instruction's replacement, up to 15 bytes (the longest x86
+/// instruction), indexed by k.
+pub(crate) type Replacements = [[u8; 15]; MAX_REGION];
+
 /// One patched function.
 ///
 /// # Invariants
@@ -100,6 +104,9 @@ pub(crate) struct Patch {
     pub(crate) live: KBox<Live>,
     pub(crate) plan: Plan,
     pub(crate) pseudo: PseudoOriginal,
+    /// What each Ik holds once installed (its first `len` bytes), made at
+    /// staging so that no write waits on an allocation.
+    replacements: Replacements,
     pub(crate) slot: Slot,
     pub(crate) stub_addr: u64,
     pub(crate) p_addr: u64,
@@ -119,6 +126,7 @@ impl Patch {
         live: KBox<Live>,
         plan: Plan,
         pseudo: PseudoOriginal,
+        replacements: Replacements,
         slot: Slot,
         cfg: KBox<HookConfig>,
         method: Method,
@@ -132,6 +140,7 @@ impl Patch {
             live,
             plan,
             pseudo,
+            replacements,
             slot,
             stub_addr,
             p_addr: stub_addr + SLOT_P_OFFSET,
@@ -177,8 +186,8 @@ impl Patch {
     }
 
     /// What Ik holds once installed.
-    pub(crate) fn replacement(&self, k: usize) -> Result<alloc::vec::Vec<u8>> {
-        markplan::marks::replacement_bytes(&self.plan, k, self.stub_addr).map_err(|_| EINVAL)
+    pub(crate) fn replacement(&self, k: usize) -> &[u8] {
+        &self.replacements[k][..self.plan.insns[k].len]
     }
 
     /// Whether a call of its filter hook is in flight (it may still call

@@ -11,9 +11,10 @@ use kernel::str::CStr;
 use markplan::input::HookSpec;
 use markplan::plan::{Plan, MAX_REGION};
 use markplan::pseudo_original;
+use markplan::marks::replacement_bytes;
 use markplan::stub::{slot_bytes, stub_bytes, SLOT_P_OFFSET};
 
-use super::patch::{Method, Patch};
+use super::patch::{Method, Patch, Replacements};
 use super::Failure;
 use crate::bindings;
 use crate::hooks::Registry;
@@ -62,6 +63,7 @@ struct Parts<'a> {
     name: alloc::vec::Vec<u8>,
     live: KBox<Live>,
     pseudo: pseudo_original::PseudoOriginal,
+    replacements: Replacements,
     cfg: KBox<crate::hooks::HookConfig>,
     place: KBox<core::mem::MaybeUninit<Patch>>,
 }
@@ -69,23 +71,44 @@ struct Parts<'a> {
 impl Parts<'_> {
     fn into_patch(self, slot: Slot) -> KBox<Patch> {
         let r = self.req;
-        self.place.write(Patch::new(self.name, r.func, r.index, self.live, r.plan, self.pseudo, slot, self.cfg, r.method))
+        self.place.write(Patch::new(self.name, r.func, r.index, self.live, r.plan, self.pseudo, self.replacements, slot, self.cfg, r.method))
     }
 }
 
-fn stage<'a>(arena: &ExecArena, hooks: &Registry, req: Request<'a>, slot: &Slot) -> Result<Parts<'a>, Failure> {
+/// What iced-x86 and markplan make for a patch: the pseudo-original, the
+/// slot's bytes (stub, then pseudo-original) and each Ik's replacement.
+struct Code {
+    pseudo: pseudo_original::PseudoOriginal,
+    slot_bytes: alloc::vec::Vec<u8>,
+    replacements: Replacements,
+}
+
+/// Makes [`Code`] for `req` in `slot` (inside the allocation reserve: its
+/// allocations cannot fail).
+fn make_code(req: &Request<'_>, slot: &Slot) -> Result<Code, Failure> {
     let (plan, ibt) = (&req.plan, req.ibt);
-    let start = req.func.start as u64;
     let p_addr = slot.addr() + SLOT_P_OFFSET;
-    let pseudo = pseudo_original::build(plan, req.code, start, p_addr, ibt).map_err(Failure::refused)?;
+    let pseudo = pseudo_original::build(plan, req.code, req.func.start as u64, p_addr, ibt).map_err(Failure::refused)?;
     if let Err(mismatch) = pseudo_original::verify(plan, req.code, p_addr, ibt, &pseudo) {
         pr_err!("{}\n", mismatch);
         return Err(Failure::new(EINVAL, "pseudo-original failed its self-check"));
     }
     let entry = bindings::markpatch_resolver_entry as *const () as u64;
     let stub = stub_bytes(slot.addr(), req.index as u32, entry).ok_or(Failure::new(ERANGE, "resolver out of reach of the stub"))?;
-    let bytes = slot_bytes(&stub, &pseudo.bytes).ok_or(Failure::new(ENOMEM, "out of memory"))?;
-    arena.fill(slot, &bytes).map_err(|e| Failure::new(e, "cannot write the arena"))?;
+    let slot_bytes = slot_bytes(&stub, &pseudo.bytes).ok_or(Failure::new(ENOMEM, "out of memory"))?;
+    let mut replacements = [[0u8; 15]; MAX_REGION];
+    for (k, r) in replacements.iter_mut().enumerate().take(plan.m()) {
+        let bytes = replacement_bytes(plan, k, slot.addr()).map_err(Failure::refused)?;
+        r.get_mut(..bytes.len()).ok_or(Failure::new(EINVAL, "replacement longer than 15 bytes"))?.copy_from_slice(&bytes);
+    }
+    Ok(Code { pseudo, slot_bytes, replacements })
+}
+
+fn stage<'a>(arena: &ExecArena, hooks: &Registry, req: Request<'a>, slot: &Slot) -> Result<Parts<'a>, Failure> {
+    let code = crate::ksys::reserve::run(|| make_code(&req, slot)).map_err(|e| Failure::new(e, "out of memory"))??;
+    arena.fill(slot, &code.slot_bytes).map_err(|e| Failure::new(e, "cannot write the arena"))?;
+    let (plan, pseudo) = (&req.plan, code.pseudo);
+    let p_addr = slot.addr() + SLOT_P_OFFSET;
 
     // The direct method has no marks: the resolver sees a region of one
     // instruction, so every caller of the stub is a new call.
@@ -102,5 +125,5 @@ fn stage<'a>(arena: &ExecArena, hooks: &Registry, req: Request<'a>, slot: &Slot)
     live.hook.store(core::ptr::from_ref(&*cfg).cast_mut(), Ordering::Release);
     let name = crate::vec_from(req.name.as_bytes())?;
     let place = KBox::new_uninit(GFP_KERNEL)?;
-    Ok(Parts { req, name, live, pseudo, cfg, place })
+    Ok(Parts { req, name, live, pseudo, replacements: code.replacements, cfg, place })
 }

@@ -18,6 +18,8 @@
 #include <linux/module.h>
 #include <linux/workqueue.h>
 #include <linux/slab.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/timekeeping.h>
 
 #include "../glue.h"
@@ -28,6 +30,31 @@ bool markpatch_may_sleep(void)
 	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
 		return false;
 	return !in_atomic() && !irqs_disabled() && !rcu_preempt_depth();
+}
+
+/* Task context (not an interrupt, softirq or NMI), for the allocation reserve. */
+bool markpatch_in_task(void)
+{
+	return in_task();
+}
+
+/* The running task, as the allocation reserve names its holder. */
+void *markpatch_current(void)
+{
+	return current;
+}
+
+/* One holder of the allocation reserve at a time (src/ksys/reserve.rs). */
+static DEFINE_MUTEX(markpatch_reserve_mutex);
+
+void markpatch_reserve_lock(void)
+{
+	mutex_lock(&markpatch_reserve_mutex);
+}
+
+void markpatch_reserve_unlock(void)
+{
+	mutex_unlock(&markpatch_reserve_mutex);
 }
 
 /*

@@ -8,5 +8,6 @@ pub(crate) mod alloc_selftest;
 pub(crate) mod errno;
 pub(crate) mod probes;
 pub(crate) mod registration;
+pub(crate) mod reserve;
 pub(crate) mod symbol;
 pub(crate) mod wait;

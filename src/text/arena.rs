@@ -68,18 +68,34 @@ impl ExecArena {
     }
 
     /// Gives `slot` back, refilled with int3. The caller guarantees that
-    /// no CPU can still execute it.
+    /// no CPU can still execute it. Allocates nothing (the bytes go through
+    /// the stack), so that a revert's last step cannot fail for want of
+    /// memory; a slot that could not be refilled is never handed out again.
     pub(crate) fn free(&mut self, slot: Slot) {
-        let ok = (|| -> Result {
-            let mut current = crate::vec_filled(slot.len, 0)?;
-            let int3s = crate::vec_filled(slot.len, INT3)?;
-            text::read(slot.addr, &mut current)?;
-            text::copy_bytes(slot.addr, &current, &int3s)
-        })();
-        if ok.is_err() {
-            pr_warn!("arena: could not poison a freed slot at {:#x}\n", slot.addr);
+        const CHUNK: usize = 128;
+        let int3s = [INT3; CHUNK];
+        let mut current = [0u8; CHUNK];
+        let mut at = 0;
+        let ok = loop {
+            if at >= slot.len {
+                break Ok(());
+            }
+            let n = (slot.len - at).min(CHUNK);
+            let addr = slot.addr + at as u64;
+            if let Err(e) = text::read(addr, &mut current[..n]).and_then(|()| text::copy_bytes(addr, &current[..n], &int3s[..n])) {
+                break Err(e);
+            }
+            at += n;
+        };
+        match ok {
+            Ok(()) => self.granules.free((slot.addr - base()) as usize, slot.len),
+            Err(e) => pr_warn!("arena: could not refill a freed slot at {:#x} with int3 (errno {}): it is not used again\n", slot.addr, e.to_errno()),
         }
-        self.granules.free((slot.addr - base()) as usize, slot.len);
+    }
+
+    /// The arena's first byte and its size.
+    pub(crate) fn range() -> (u64, usize) {
+        (base(), SIZE)
     }
 
     /// Bytes in use.
@@ -94,7 +110,7 @@ impl ExecArena {
         let slot = self.alloc(16)?;
         let mut code = [0u8; 9];
         code[..4].copy_from_slice(&markplan::plan::ENDBR64);
-        let jmp = markplan::marks::jmp_bytes(slot.addr + 4, 5, func.start as u64).ok_or(ERANGE)?;
+        let jmp = crate::ksys::reserve::run(|| markplan::marks::jmp_bytes(slot.addr + 4, 5, func.start as u64))?.ok_or(ERANGE)?;
         code[4..].copy_from_slice(&jmp);
         self.fill(&slot, &code)?;
         Ok(slot.addr)

@@ -9,6 +9,7 @@ pub(crate) mod arena;
 use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 use markplan::marks::{window_values, WindowValues, WriteMethod};
+use markplan::plan::Plan;
 
 use crate::bindings;
 
@@ -17,6 +18,55 @@ use crate::bindings;
 pub(crate) fn flush_aliases() {
     // SAFETY: process context (the engine lock is a mutex).
     unsafe { bindings::markpatch_text_flush_aliases() }
+}
+
+/// Writable aliases held for the writes of one install or revert, made
+/// before its first write so that no write of it allocates (text_poke.c,
+/// "Held aliases"); released when dropped.
+///
+/// # Invariants
+/// `mark` is how many aliases text_poke.c held when this was made: the
+/// ones above it are this set's (sets are dropped in the reverse order of
+/// their making, as scopes are).
+pub(crate) struct HeldAliases {
+    mark: usize,
+}
+
+impl HeldAliases {
+    pub(crate) fn new() -> Self {
+        // SAFETY: reads a count kept under the engine lock, which the caller holds.
+        HeldAliases { mark: unsafe { bindings::markpatch_text_held() } }
+    }
+
+    /// Holds an alias of the pages under `plan`'s region and the aligned
+    /// windows around its instructions. ENOMEM when it cannot be made.
+    pub(crate) fn hold_region(&mut self, plan: &Plan) -> Result {
+        let (Some(first), Some(last)) = (plan.insns.first(), plan.insns.last()) else {
+            return Ok(());
+        };
+        let start = (plan.addr + first.offset as u64) & !15;
+        let end = (plan.addr + (last.offset + last.len) as u64).next_multiple_of(16);
+        self.hold(start, (end - start) as usize)
+    }
+
+    /// Holds an alias of the executable arena: a failed install frees its
+    /// slot, and a revert its patch's, with writes too.
+    pub(crate) fn hold_arena(&mut self) -> Result {
+        let (start, len) = arena::ExecArena::range();
+        self.hold(start, len)
+    }
+
+    fn hold(&mut self, start: u64, len: usize) -> Result {
+        // SAFETY: maps the pages of kernel or module text under the range.
+        errno(unsafe { bindings::markpatch_text_hold(start as c_ulong, len) })
+    }
+}
+
+impl Drop for HeldAliases {
+    fn drop(&mut self) {
+        // SAFETY: unmaps the aliases held since this set was made.
+        unsafe { bindings::markpatch_text_release_to(self.mark) }
+    }
 }
 
 fn errno(ret: i32) -> Result {

@@ -37,23 +37,95 @@ static struct page *text_page(unsigned long addr)
 	return virt_to_page((void *)addr);
 }
 
-/* A writable alias of the pages holding [addr, addr + len); NULL on failure. */
+/*
+ * Held aliases: a write whose bytes lie in a held range uses the alias made
+ * when the range was held, instead of a vmap() of its own. An install or a
+ * revert holds its region's range before its first write, so that its
+ * writes allocate nothing and cannot fail half-way for want of memory
+ * (docs/design.md, "Out of memory"). The engine lock serialises every
+ * writer, and so this table; holds are released last-in first-out.
+ */
+struct held_alias {
+	unsigned long first;	/* the first page's address */
+	unsigned long end;	/* the end of the last page */
+	void *base;
+};
+/* A region per patch of a batch revert, and the arena. */
+static struct held_alias held[MARKPATCH_MAX_PATCHES + 1];
+static unsigned int nheld;
+
+static void *held_alias(unsigned long addr, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < nheld; i++)
+		if (addr >= held[i].first && addr + len <= held[i].end)
+			return (u8 *)held[i].base + (addr - held[i].first);
+	return NULL;
+}
+
+static void *vmap_alias(unsigned long addr, size_t len, void **base);
+
+int markpatch_text_hold(unsigned long addr, size_t len)
+{
+	void *base;
+
+	if (held_alias(addr, len))
+		return 0;
+	if (nheld == ARRAY_SIZE(held))
+		return -ENOSPC;
+	if (!vmap_alias(addr, len, &base))
+		return -ENOMEM;
+	held[nheld].first = addr & PAGE_MASK;
+	held[nheld].end = PAGE_ALIGN(addr + len);
+	held[nheld].base = base;
+	nheld++;
+	return 0;
+}
+
+size_t markpatch_text_held(void)
+{
+	return nheld;
+}
+
+void markpatch_text_release_to(size_t n)
+{
+	while (nheld > n)
+		vunmap(held[--nheld].base);
+}
+
+/*
+ * A writable alias of the pages holding [addr, addr + len): a held one
+ * (*base NULL: nothing to unmap) or a new one; NULL on failure.
+ */
 static void *map_alias(unsigned long addr, size_t len, void **base)
 {
-	unsigned long first = addr & PAGE_MASK;
-	unsigned long last = (addr + len - 1) & PAGE_MASK;
-	struct page *pages[2];
-	unsigned int n = 1;
+	void *alias = held_alias(addr, len);
 
-	if (!len || len > PAGE_SIZE)
+	*base = NULL;
+	return alias ? alias : vmap_alias(addr, len, base);
+}
+
+/* The most pages one alias maps: the whole arena, unaligned. */
+#define ALIAS_MAX_PAGES (MARKPATCH_ARENA_SIZE / PAGE_SIZE + 1)
+
+/* A new writable alias of the pages holding [addr, addr + len) (vmap). */
+static void *vmap_alias(unsigned long addr, size_t len, void **base)
+{
+	unsigned long first = addr & PAGE_MASK;
+	struct page *pages[ALIAS_MAX_PAGES];
+	unsigned int i, n;
+
+	if (!len || addr + len < addr)
 		return NULL;
-	pages[0] = text_page(first);
-	if (last != first) {
-		pages[1] = text_page(last);
-		n = 2;
+	n = ((addr + len - 1) >> PAGE_SHIFT) - (first >> PAGE_SHIFT) + 1;
+	if (n > ALIAS_MAX_PAGES)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pages[i] = text_page(first + i * PAGE_SIZE);
+		if (!pages[i])
+			return NULL;
 	}
-	if (!pages[0] || (n == 2 && !pages[1]))
-		return NULL;
 	*base = vmap(pages, n, VM_MAP, PAGE_KERNEL);
 	if (!*base)
 		return NULL;
@@ -204,7 +276,8 @@ int markpatch_text_cmpxchg(unsigned long addr, unsigned int width, const void *o
 	if (ok)
 		retouch(alias, new, width, true);
 
-	vunmap(base);
+	if (base)
+		vunmap(base);
 	return ok ? 0 : -EBUSY;
 }
 
@@ -231,7 +304,8 @@ int markpatch_text_copy(unsigned long addr, const void *old, const void *new, si
 	markpatch_sync_cores();
 	if (!ret)
 		retouch(alias, new, len, false);
-	vunmap(base);
+	if (base)
+		vunmap(base);
 	return ret;
 }
 

@@ -75,16 +75,19 @@ pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
     let mut sel = crate::ui::decode::Selected::empty();
     sel.set(input, "plan")?;
     let name = sel.name().to_str().unwrap_or("?");
-    let mut out = Report::new();
-    let errno = {
+    let (out, errno) = {
         let ctl = shared.control.lock();
         let mut probes = Probes::new(1 + markplan::plan::MAX_REGION)?;
         let planned = ctl.engine.plan(&mut probes, sel.name())?;
-        report::plan(&mut out, name, &planned).map_err(|_| ENOMEM)?;
+        // iced-x86 formats; the report is made and kept inside the reserve's call.
+        let out = crate::ksys::reserve::run(|| {
+            let mut out = Report::new();
+            report::plan(&mut out, name, &planned).map(|()| out).map_err(|_| ENOMEM)
+        })??;
         if planned.verdict.errno().is_some() {
             log_refusal("plan", name, &planned.verdict);
         }
-        planned.verdict.errno()
+        (out, planned.verdict.errno())
     };
     out.check_fits()?;
     *shared.plan.lock() = out;
@@ -341,6 +344,7 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     writeln!(w, "patches {}", ctl.engine.patches().count()).map_err(full)?;
     writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
     writeln!(w, "heap_bytes {}", heap_bytes()).map_err(full)?;
+    writeln!(w, "reserve_used {}", crate::ksys::reserve::used()).map_err(full)?;
     let inconsistent = crate::runtime::live::INCONSISTENT_STACKS.load(Ordering::Relaxed);
     writeln!(w, "inconsistent_stacks {}", inconsistent).map_err(full)?;
     Ok(())
@@ -377,7 +381,8 @@ pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, id: patch_attr::Ty
         patch_attr::MARKPATCH_PATCH_CALLS => writeln!(w, "{}", live.calls.load(Ordering::Relaxed)),
         patch_attr::MARKPATCH_PATCH_PARTIAL => writeln!(w, "{}", live.partial.load(Ordering::Relaxed)),
         patch_attr::MARKPATCH_PATCH_TRAPS => writeln!(w, "{}", live.traps.load(Ordering::Relaxed)),
-        patch_attr::MARKPATCH_PATCH_CODE => report::code(w, p),
+        // iced-x86 decodes and formats: inside the reserve (ENOMEM).
+        patch_attr::MARKPATCH_PATCH_CODE => return crate::ksys::reserve::run(|| report::code(w, p).map_err(full))?,
         _ => return Err(ENOENT),
     }
     .map_err(full)

@@ -60,8 +60,27 @@ pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
     selected.lock().set(input, "decode")
 }
 
-pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {
+/// Writes the listing of `code` (the first bytes of `name`, of `size`, at
+/// `addr`).
+fn list(w: &mut PageWriter<'_>, name: &str, size: usize, code: &[u8], addr: u64) -> Result {
     use core::fmt::Write;
+    // A function cut at MAX_BYTES may end in a partial instruction; list the
+    // whole ones before it.
+    let insns = match markplan::decode::decode_insns(code, addr, MAX_INSNS) {
+        Ok(insns) => insns,
+        Err(markplan::decode::DecodeError::Truncated { offset }) => {
+            markplan::decode::decode_insns(&code[..offset], addr, MAX_INSNS).map_err(|_| errno::EILSEQ())?
+        }
+        Err(e) => {
+            pr_info!("decode: {}: {}\n", name, e);
+            return Err(errno::EILSEQ());
+        }
+    };
+    writeln!(w, "{} size {:#x}", name, size).map_err(|_| EFBIG)?;
+    markplan::decode::write_listing(w, code, &insns).map_err(|_| EFBIG)
+}
+
+pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {
     let guard = selected.lock();
     let name = guard.name();
     let func = symbol::find(name).map_err(Unresolved::errno)?;
@@ -69,21 +88,7 @@ pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result
     let len = func.size.min(MAX_BYTES);
     text::read(func.start as u64, &mut bytes[..len])?;
     let code = &bytes[..len];
-    // A function cut at MAX_BYTES may end in a partial instruction; list the
-    // whole ones before it.
-    let insns = match markplan::decode::decode_insns(code, func.start as u64, MAX_INSNS) {
-        Ok(insns) => insns,
-        Err(markplan::decode::DecodeError::Truncated { offset }) => {
-            markplan::decode::decode_insns(&code[..offset], func.start as u64, MAX_INSNS)
-                .map_err(|_| errno::EILSEQ())?
-        }
-        Err(e) => {
-            pr_info!("decode: {}: {}\n", name.to_str().unwrap_or("?"), e);
-            return Err(errno::EILSEQ());
-        }
-    };
     let name = name.to_str().map_err(|_| EINVAL)?;
-    writeln!(w, "{} size {:#x}", name, func.size).map_err(|_| EFBIG)?;
-    markplan::decode::write_listing(w, code, &insns).map_err(|_| EFBIG)?;
-    Ok(())
+    // iced-x86 decodes and formats; its allocations go to the reserve.
+    crate::ksys::reserve::run(|| list(w, name, func.size, code, func.start as u64))?
 }

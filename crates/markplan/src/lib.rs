@@ -21,3 +21,9 @@ pub mod resolve;
 pub mod arena;
 pub mod calls;
 pub mod stub;
+
+/// The bytes of the kernel module's allocation reserve (src/ksys/reserve.rs):
+/// no call the module makes into this crate or iced-x86 asks for more, in
+/// total, even with every allocation refused (tests/alloc_bound.rs measures
+/// it over every function of the corpus).
+pub const ALLOC_RESERVE: usize = 32 * 1024;

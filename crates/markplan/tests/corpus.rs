@@ -5,7 +5,7 @@
 //! `cargo test --test corpus -- --nocapture` prints how many functions were
 //! plannable and the refusals grouped by reason.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use iced_x86::{Decoder, DecoderOptions, Mnemonic};
 use markplan::marks::{jmp_to_stub, window_values, WindowValues, WriteMethod, PUSH_RSP};
@@ -13,50 +13,8 @@ use markplan::plan::{plan, Facts, Plan, ENDBR64, SEALED_ENDBR};
 use markplan::pseudo_original::{build, max_len, verify};
 use markplan::resolve::{resolve, resolve_in_frame, words_needed, Decision, Position, RealignedFrame};
 
-struct Function {
-    addr: u64,
-    name: String,
-    fentry: bool,
-    fixups: HashSet<u64>,
-    code: Vec<u8>,
-}
-
-/// Reads the corpus (format in extract_corpus.py). Panics on a malformed
-/// file: this is test data.
-fn corpus() -> Vec<Function> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus.bin");
-    let data = std::fs::read(path).expect("tests/data/corpus.bin (see tests/extract_corpus.py)");
-    let mut at = 0usize;
-    let mut take = |n: usize| {
-        let s = &data[at..at + n];
-        at += n;
-        s
-    };
-    assert_eq!(take(8), b"MPCORP1\n");
-    let count = u32::from_le_bytes(take(4).try_into().unwrap());
-    let mut out = Vec::new();
-    for _ in 0..count {
-        let addr = u64::from_le_bytes(take(8).try_into().unwrap());
-        let _nm_size = u32::from_le_bytes(take(4).try_into().unwrap());
-        let len = u32::from_le_bytes(take(4).try_into().unwrap()) as usize;
-        let flags = take(1)[0];
-        let name_len = u16::from_le_bytes(take(2).try_into().unwrap()) as usize;
-        let name = String::from_utf8(take(name_len).to_vec()).unwrap();
-        let nfix = u16::from_le_bytes(take(2).try_into().unwrap()) as usize;
-        let fixups = (0..nfix)
-            .map(|_| addr + u64::from(u32::from_le_bytes(take(4).try_into().unwrap())))
-            .collect();
-        let code = take(len).to_vec();
-        out.push(Function {
-            addr,
-            name,
-            fentry: flags & 1 != 0,
-            fixups,
-            code,
-        });
-    }
-    out
-}
+mod common;
+use common::{corpus, Function};
 
 /// A text-address test good enough for the simulated stacks below.
 fn is_text(a: u64) -> bool {

@@ -4,6 +4,12 @@
  * "errno N NAME" so tests can check the exact errno. DATA may contain \xNN
  * escapes (for NUL and non-UTF-8 bytes) and \n. Exit status: 0 when the write
  * took every byte, 1 otherwise. Built statically for the guest.
+ *
+ * With MPWRITE_FAIL_NTH=N in the environment, the kernel's fault injection
+ * fails the Nth allocation the write makes (/proc/thread-self/fail-nth;
+ * the failslab and fail_page_alloc attributes decide which allocations
+ * count), and a second line says "injected" or "not reached" (the write
+ * made fewer than N allocations).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,10 +41,10 @@ static size_t unescape(const char *in, char *out)
 
 int main(int argc, char **argv)
 {
-	char *buf;
+	char *buf, *nth;
 	size_t len;
 	ssize_t w;
-	int fd;
+	int fd, nth_fd = -1, saved, injected = 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: mpwrite FILE DATA\n");
@@ -51,11 +57,31 @@ int main(int argc, char **argv)
 		printf("errno %d %s (open)\n", errno, strerrorname_np(errno));
 		return 1;
 	}
-	w = write(fd, buf, len);
-	if (w < 0) {
-		printf("errno %d %s\n", errno, strerrorname_np(errno));
-		return 1;
+	nth = getenv("MPWRITE_FAIL_NTH");
+	if (nth) {
+		nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+		if (nth_fd < 0 || write(nth_fd, nth, strlen(nth)) < 0) {
+			printf("errno %d %s (fail-nth)\n", errno, strerrorname_np(errno));
+			return 1;
+		}
 	}
-	printf(w == (ssize_t)len ? "ok\n" : "short %zd\n", w);
+	w = write(fd, buf, len);
+	saved = errno;
+	if (nth_fd >= 0) {
+		char left[16] = "";
+
+		/* What is left of the count: 0 once the fault was injected. */
+		if (pread(nth_fd, left, sizeof(left) - 1, 0) < 0)
+			strcpy(left, "?");
+		if (pwrite(nth_fd, "0", 1, 0) < 0)
+			return 2;
+		injected = atoi(left) == 0;
+	}
+	if (w < 0)
+		printf("errno %d %s\n", saved, strerrorname_np(saved));
+	else
+		printf(w == (ssize_t)len ? "ok\n" : "short %zd\n", w);
+	if (nth_fd >= 0)
+		printf("%s\n", injected ? "injected" : "not reached");
 	return w == (ssize_t)len ? 0 : 1;
 }
