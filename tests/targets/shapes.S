@@ -19,6 +19,7 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <linux/objtool.h>
 
 #define MPT_AT(fn, label, off)				\
 	.if (label - fn) != (off);			\
@@ -335,3 +336,64 @@ SYM_FUNC_START(mpt_regs_check)
 	pop	%rbx
 	RET
 SYM_FUNC_END(mpt_regs_check)
+
+/*
+ * mpt_stale_b: a region that makes room on the stack before its last mark,
+ * as a later caller part-way meets it. M = 4.
+ *   I1 +4  [4,5)   push %rbx
+ *   I2 +5  [5,9)   sub $0x10,%rsp
+ *   I3 +9  [9,12)  mov %rdi,%rax
+ *   I4 +12 [12,18) add $0x7654321,%rax    IM
+ * Result: x + 0x7654321.
+ */
+SYM_FUNC_START(mpt_stale_b)
+	push	%rbx
+	sub	$0x10, %rsp
+.Lstale_i3:
+	mov	%rdi, %rax
+.Lstale_im:
+	add	$0x7654321, %rax
+	add	$0x10, %rsp
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_stale_b)
+MPT_AT(mpt_stale_b, .Lstale_i3, 9)
+MPT_AT(mpt_stale_b, .Lstale_im, 12)
+
+/* mpt_ret_only: returns; its address is the text word in mpt_stale_probe. */
+SYM_FUNC_START(mpt_ret_only)
+	RET
+SYM_FUNC_END(mpt_ret_only)
+
+/*
+ * mpt_stale_probe(x): what a popped mark left on the stack must not pass
+ * for a live one (docs/design.md, "Zeroing popped marks"). With mpt_short
+ * and mpt_stale_b both installed:
+ *  1. a new call of mpt_short from here: its return address at S, its
+ *     three marks at S-8, S-16 and S-24, popped when its hook runs;
+ *  2. from the same depth, a caller part-way in mpt_stale_b: it ran I1
+ *     (pushing a text address, mpt_ret_only's) and I2, whose 16 bytes of
+ *     room are S-24..S-9, and meets the mark at I3.
+ * Had the popped marks stayed, the words at S-24 and S-16 would pass for
+ * two more marks and the caller for a new call of mpt_stale_b whose return
+ * address is the pushed text address. Returns what mpt_stale_b returned to
+ * the part-way caller. Called with interrupts off (targets.c), so that no
+ * interrupt frame writes below the stack pointer between the two.
+ */
+SYM_FUNC_START(mpt_stale_probe)
+	push	%rbx
+	push	%r12
+	mov	%rdi, %r12
+	call	mpt_short
+	mov	%r12, %rdi
+	lea	mpt_ret_only(%rip), %rbx
+	ANNOTATE_INTRA_FUNCTION_CALL
+	call	.Lstale_partway
+	pop	%r12
+	pop	%rbx
+	RET
+.Lstale_partway:
+	push	%rbx
+	sub	$0x10, %rsp
+	jmp	.Lstale_i3
+SYM_FUNC_END(mpt_stale_probe)

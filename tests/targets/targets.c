@@ -65,6 +65,7 @@ u64 mpt_call(u64 x);
 u64 mpt_ambiguous(u64 x);
 u64 mpt_c_fentry(u64 x);
 u64 mpt_realign(u64 x);
+u64 mpt_stale_b(u64 x);
 
 /*
  * A plain C target: the compiler gives it ENDBR (its address is taken, so
@@ -92,6 +93,7 @@ static u64 ref_call(u64 x) { return 6 * x + 1; }
 static u64 ref_ambiguous(u64 x) { return 4 * x + 0x2468ace; }
 static u64 ref_realign(u64 x) { return 3 * x + 0x707070; }
 static u64 ref_c_mix(u64 x) { return (x >> 3) ^ (x * 0x3779b1); }
+static u64 ref_stale_b(u64 x) { return x + 0x7654321; }
 static u64 ref_c_fentry(u64 x) { return ref_c_mix(x) + ref_c_mix(ref_c_mix(x) ^ x); }
 
 /* Bytes a shape must hold at an offset (checked at load). */
@@ -117,6 +119,8 @@ struct mpt_target {
 static const struct mpt_target targets[] = {
 	{ "mpt_short", mpt_short, ref_short, 4, true, 0, false,
 	  { B(4, 0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0), B(10, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01) } },
+	{ "mpt_stale_b", mpt_stale_b, ref_stale_b, 4, true, 4, false,
+	  { B(4, 0x53, 0x48, 0x83, 0xec, 0x10), B(12, 0x48, 0x05, 0x21, 0x43, 0x65, 0x07) } },
 	{ "mpt_riprel", mpt_riprel, ref_riprel, 3, true, 0, false,
 	  { B(4, 0x53, 0x48, 0x89, 0xfb), B(8, 0x48, 0x8b, 0x05) } },
 	{ "mpt_jcc", mpt_jcc, ref_jcc, 4, true, 0, false,
@@ -742,6 +746,30 @@ static ssize_t regs_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 	return len + sysfs_emit_at(buf, len, "\n");
 }
 
+/* shapes.S: a new call of mpt_short, then a caller part-way in mpt_stale_b. */
+u64 mpt_stale_probe(u64 x);
+
+/*
+ * stale: reading it runs mpt_stale_probe three times (the first new call of
+ * mpt_short goes through markpatch's full resolver, the later ones through
+ * its fast path), interrupts off, and prints "ok" or what came back wrong.
+ */
+static ssize_t stale_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	unsigned long flags;
+	u64 x, got;
+
+	for (x = 0x1000; x < 0x1003; x++) {
+		local_irq_save(flags);
+		got = mpt_stale_probe(x);
+		local_irq_restore(flags);
+		if (got != ref_stale_b(x))
+			return sysfs_emit(buf, "wrong: mpt_stale_b(%#llx) gave %#llx, want %#llx\n", x, got, ref_stale_b(x));
+	}
+	return sysfs_emit(buf, "ok\n");
+}
+
+static struct kobj_attribute stale_attr = __ATTR(stale, 0400, stale_show, NULL);
 static struct kobj_attribute regs_attr = __ATTR(regs, 0400, regs_show, NULL);
 static struct kobj_attribute block_attr = __ATTR(block, 0600, block_show, block_store);
 static struct kobj_attribute names_attr = __ATTR(names, 0400, names_show, NULL);
@@ -757,6 +785,7 @@ static struct attribute *attrs[] = {
 	&kprobe_attr.attr,
 	&selftest_attr.attr,
 	&regs_attr.attr,
+	&stale_attr.attr,
 	&block_attr.attr,
 	NULL,
 };
