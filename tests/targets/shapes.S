@@ -397,3 +397,29 @@ SYM_FUNC_START(mpt_stale_probe)
 	sub	$0x10, %rsp
 	jmp	.Lstale_i3
 SYM_FUNC_END(mpt_stale_probe)
+
+/*
+ * mpt_filler_probe(x): a caller of mpt_short (installed) preempted inside
+ * I2's NOP filler across a revert (docs/design.md, "Revert"). It runs I1's
+ * and I2's marks, then waits in mpt_filler_wait (targets.c) as a preempted
+ * task would, runnable and never sleeping, while the revert begins, and
+ * then goes on from I2's filler at mpt_short+6. A revert that waited for
+ * RCU-tasks before restoring the tails still has the filler there, and I3's
+ * int3 sends the caller to the pseudo-original: the result is mpt_short's.
+ * One that did not has put I2's tail back: the caller runs the middle of
+ * an instruction with two marks on its stack.
+ */
+SYM_FUNC_START(mpt_filler_probe)
+	push	%r12
+	mov	%rdi, %r12
+	ANNOTATE_INTRA_FUNCTION_CALL
+	call	.Lfiller_caller
+	pop	%r12
+	RET
+.Lfiller_caller:
+	push	%rsp
+	push	%rsp
+	call	mpt_filler_wait
+	mov	%r12, %rdi
+	jmp	mpt_short + 6
+SYM_FUNC_END(mpt_filler_probe)

@@ -29,8 +29,10 @@
  *             unregister; read "NAME+OFFSET hits=N" or "none"
  *   selftest  read: the load-time self-check, "ok ..." or "failed ..."
  *
- * Hooks: "targets_double" (calls the original, returns 2x its result) and
- * "targets_sleepy" (msleep(1), then calls the original).
+ * Hooks: "targets_double" (calls the original, returns 2x its result),
+ * "targets_args" (keeps the six arguments it was given for the `six` file,
+ * returns the original's result + 1) and "targets_sleepy" (msleep(1), then
+ * calls the original).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -64,6 +66,7 @@ u64 mpt_straddle(u64 x);
 u64 mpt_call(u64 x);
 u64 mpt_ambiguous(u64 x);
 u64 mpt_c_fentry(u64 x);
+u64 mpt_six(u64 a, u64 b, u64 c, u64 d, u64 e, u64 f);
 u64 mpt_realign(u64 x);
 u64 mpt_stale_b(u64 x);
 
@@ -74,6 +77,15 @@ u64 mpt_stale_b(u64 x);
 static noinline u64 mpt_c_mix(u64 x)
 {
 	return (x >> 3) ^ (x * 0x3779b1);
+}
+
+/*
+ * mpt_six: six arguments, each weighted differently, so that a filter hook
+ * that lost or swapped one gives another result (the `six` file).
+ */
+noinline u64 mpt_six(u64 a, u64 b, u64 c, u64 d, u64 e, u64 f)
+{
+	return a + 3 * b + 5 * c + 7 * d + 11 * e + 13 * f;
 }
 
 noinline u64 mpt_c_fentry(u64 x)
@@ -255,6 +267,16 @@ static u64 hook_double(const struct markpatch_call *c)
 			       c->args[4], c->args[5]);
 }
 
+/* The arguments targets_args saw last (the `six` file). */
+static u64 args_seen[6];
+
+static u64 hook_args(const struct markpatch_call *c)
+{
+	memcpy(args_seen, c->args, sizeof(args_seen));
+	return c->original(c->args[0], c->args[1], c->args[2], c->args[3],
+			   c->args[4], c->args[5]) + 1;
+}
+
 static u64 hook_sleepy(const struct markpatch_call *c)
 {
 	msleep(1);
@@ -303,6 +325,7 @@ static const struct {
 	markpatch_filter_fn fn;
 } hooks[] = {
 	{ "targets_double", hook_double },
+	{ "targets_args", hook_args },
 	{ "targets_sleepy", hook_sleepy },
 	{ "targets_block", hook_block },
 };
@@ -746,6 +769,96 @@ static ssize_t regs_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 	return len + sysfs_emit_at(buf, len, "\n");
 }
 
+/* shapes.S: a caller of mpt_short preempted in a NOP filler. */
+u64 mpt_filler_probe(u64 x);
+void mpt_filler_wait(void);
+
+static DEFINE_MUTEX(filler_lock);
+static bool filler_waiting;
+static char filler_msg[96] = "idle\n";
+
+/*
+ * Called by mpt_filler_probe between I2's mark and its filler: what a task
+ * preempted there looks like to the rest of the kernel, runnable and never
+ * switching voluntarily (it spins with preemption on: the scheduler may
+ * preempt it, and a preemption is no RCU-tasks quiescent state, where a
+ * call of schedule() would be one). Returns once a revert of mpt_short has
+ * begun (I1's first byte is int3) and 200 ms more have passed, or after
+ * 5 s.
+ */
+void mpt_filler_wait(void)
+{
+	const u8 *i1 = (const u8 *)mpt_short + 4;
+	unsigned long end = jiffies + 5 * HZ;
+	bool seen = false;
+
+	WRITE_ONCE(filler_waiting, true);
+	while (time_before(jiffies, end)) {
+		if (!seen && READ_ONCE(*i1) == 0xcc) {
+			seen = true;
+			end = jiffies + HZ / 5;
+		}
+		cpu_relax();
+	}
+	WRITE_ONCE(filler_waiting, false);
+}
+
+/*
+ * filler: write "go" to run mpt_filler_probe in the writing task (the
+ * write returns when it is done); read "waiting" while it waits in the
+ * filler, then "ok" or what came back wrong.
+ */
+static ssize_t filler_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	if (READ_ONCE(filler_waiting))
+		return sysfs_emit(buf, "waiting\n");
+	return sysfs_emit(buf, "%s", filler_msg);
+}
+
+static ssize_t filler_store(struct kobject *k, struct kobj_attribute *a, const char *buf, size_t n)
+{
+	u64 x = 0x4321, got;
+
+	if (!sysfs_streq(buf, "go"))
+		return -EINVAL;
+	if (!mutex_trylock(&filler_lock))
+		return -EBUSY;
+	got = mpt_filler_probe(x);
+	if (got == ref_short(x))
+		snprintf(filler_msg, sizeof(filler_msg), "ok\n");
+	else
+		snprintf(filler_msg, sizeof(filler_msg), "wrong: mpt_short(%#llx) gave %#llx, want %#llx\n", x, got, ref_short(x));
+	mutex_unlock(&filler_lock);
+	return n;
+}
+
+static struct kobj_attribute filler_attr = __ATTR(filler, 0600, filler_show, filler_store);
+
+/*
+ * six: reading it calls mpt_six through a pointer with six distinct values
+ * and prints "result R ref F args A1 A2 A3 A4 A5 A6" in hex: R what came
+ * back, F the plain function's value, Ai what targets_args saw last (0 when
+ * it did not run).
+ */
+static DEFINE_MUTEX(six_lock);
+static ssize_t six_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	static const u64 in[6] = { 0x11, 0x2200, 0x330000, 0x44000000, 0x5500000000ULL, 0x660000000000ULL };
+	u64 (*volatile fn)(u64, u64, u64, u64, u64, u64) = mpt_six;
+	u64 r, ref = in[0] + 3 * in[1] + 5 * in[2] + 7 * in[3] + 11 * in[4] + 13 * in[5];
+	ssize_t len;
+
+	mutex_lock(&six_lock);
+	memset(args_seen, 0, sizeof(args_seen));
+	r = fn(in[0], in[1], in[2], in[3], in[4], in[5]);
+	len = sysfs_emit(buf, "result %llx ref %llx args %llx %llx %llx %llx %llx %llx\n", r, ref,
+			 args_seen[0], args_seen[1], args_seen[2], args_seen[3], args_seen[4], args_seen[5]);
+	mutex_unlock(&six_lock);
+	return len;
+}
+
+static struct kobj_attribute six_attr = __ATTR(six, 0400, six_show, NULL);
+
 /* shapes.S: a new call of mpt_short, then a caller part-way in mpt_stale_b. */
 u64 mpt_stale_probe(u64 x);
 
@@ -786,6 +899,8 @@ static struct attribute *attrs[] = {
 	&selftest_attr.attr,
 	&regs_attr.attr,
 	&stale_attr.attr,
+	&six_attr.attr,
+	&filler_attr.attr,
 	&block_attr.attr,
 	NULL,
 };
