@@ -9,22 +9,25 @@
 load_targets || exit 1
 need_engine
 revert_all
-before=$(cat $MPT/six)
-echo "not patched: $before"
-set -- $before
-ref=$4
-check "unpatched, mpt_six gives its own value and no hook ran" [ "$2 $6$7$8$9${10}${11}" = "$ref 000000" ]
-expect_errno "install targets_args on mpt_six" ok $MP/install "mpt_six targets_args"
-r=$(cat $MPT/six)
-echo "targets_args: $r"
-set -- $r
-check "the hook saw the six arguments in their places" [ "$6 $7 $8 $9 ${10} ${11}" = "11 2200 330000 44000000 5500000000 660000000000" ]
-check "the original got all six (result = its value + 1)" [ "$(printf '%x' $((0x$ref + 1)))" = "$2" ]
-expect_errno "swap to count" ok $MP/install "mpt_six count"
-r=$(cat $MPT/six)
-echo "count: $r"
-set -- $r
-check "count passes the six through: the original's value" [ "$2" = "$ref" ]
+# six_with HOOK: installs HOOK on mpt_six ("-": none) and reads the six
+# file into RESULT, REF and SEEN (the six arguments the hook saw).
+six_with() {
+	[ "$1" = - ] || expect_errno "install $1 on mpt_six" ok $MP/install "mpt_six $1"
+	_r=$(cat $MPT/six)
+	echo "$1: $_r"
+	set -- $_r
+	RESULT=$2 REF=$4
+	shift 5
+	SEEN="$*"
+}
+six_with -
+ref=$REF
+check "unpatched, mpt_six gives its own value and no hook ran" [ "$RESULT $SEEN" = "$ref 0 0 0 0 0 0" ]
+six_with targets_args
+check "the hook saw the six arguments in their places" [ "$SEEN" = "11 2200 330000 44000000 5500000000 660000000000" ]
+check "the original got all six (result = its value + 1)" [ "$(printf '%x' $((0x$ref + 1)))" = "$RESULT" ]
+six_with count
+check "count passes the six through: the original's value" [ "$RESULT" = "$ref" ]
 check "the new call was counted" [ "$(patch_field mpt_six 4)" -ge 1 ]
 expect_errno "revert mpt_six" ok $MP/revert mpt_six
 unload_targets
