@@ -49,7 +49,8 @@ pub(super) fn arm(patch: &Patch) -> Result<u64> {
 /// [`arm`]. Unlike the mark method's revert, it does not wait for an
 /// RCU-tasks grace period after unpublishing the hook.
 pub(super) fn disarm(patch: &Patch) -> Result {
-    patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
+    // The bytes first: an allocation that fails leaves the patch as it was.
     let (original, new) = span(patch)?;
+    patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
     text::copy_bytes(patch.insn_addr(0), &new, &original)
 }

@@ -289,8 +289,7 @@ impl Engine {
                 Method::Direct => direct::arm(&patch).map_err(|e| Failure::new(e, "the direct method's write failed")),
             }
         });
-        text::flush_aliases();
-        match result {
+        let outcome = match result {
             Ok(write_ns) => {
                 patch.set_state(State::Installed);
                 self.patches.push(patch);
@@ -308,7 +307,10 @@ impl Engine {
                 self.arena.free(slot);
                 Err(f)
             }
-        }
+        };
+        drop(held);
+        text::flush_aliases();
+        outcome
     }
 
     /// A failed arm: the failure to report, the patch abandoned when its
@@ -366,10 +368,6 @@ impl Engine {
             return Ok(if self.try_finish(i) { Reverted::Done } else { Reverted::Draining });
         }
         self.revert_check(i)?;
-        // Before anything changes: the revert's writes allocate nothing.
-        let mut held = text::HeldAliases::new();
-        held.hold_region(&self.patches[i].plan)?;
-        held.hold_arena()?;
         let patch = self.patches.remove(i);
         self.revert_patch(patch)
     }
@@ -447,9 +445,10 @@ impl Engine {
                 self.free_reverted(patch);
             }
         }
-        text::flush_aliases();
         let arena = &mut self.arena;
         retire::unlink_many(done, |slot| arena.free(slot));
+        drop(held);
+        text::flush_aliases();
         first_err.map_or(Ok(()), Err)
     }
 
@@ -520,6 +519,10 @@ impl Engine {
         // the hook; the direct method's revert did not.
         let quiesced = patch.method == Method::Marks;
         let slot = retire::unlink(patch, quiesced);
+        // Held already within a revert; out of memory here only means the
+        // slot's refill makes its own alias.
+        let mut held = text::HeldAliases::new();
+        let _ = held.hold_arena();
         self.arena.free(slot);
     }
 
@@ -530,7 +533,26 @@ impl Engine {
         }
     }
 
+    /// Reverts `patch`, taken out of the table (put back when it stays).
     fn revert_patch(&mut self, patch: KBox<Patch>) -> Result<Reverted> {
+        let mut held = text::HeldAliases::new();
+        let r = self.revert_held(patch, &mut held);
+        drop(held);
+        text::flush_aliases();
+        r
+    }
+
+    fn revert_held(&mut self, patch: KBox<Patch>, held: &mut text::HeldAliases) -> Result<Reverted> {
+        // Before anything changes: the writes of the revert, and the free of
+        // its slot, allocate nothing. Out of memory here leaves the patch
+        // as it was (were it not back in the table, it would be lost: then
+        // the writes make their own aliases).
+        if let Err(e) = held.hold_region(&patch.plan).and_then(|()| held.hold_arena()) {
+            if self.patches.try_reserve(1).is_ok() {
+                self.patches.push(patch);
+                return Err(e);
+            }
+        }
         let start = cost::start();
         let was_abandoned = patch.state() == State::Abandoned;
         patch.set_state(State::Reverting);
@@ -539,7 +561,6 @@ impl Engine {
             Method::Direct => direct::disarm(&patch),
         };
         let write_ns = cost::now_ns() - start.ns();
-        text::flush_aliases();
         if let Err(e) = restored {
             self.keep_abandoned(patch, e, was_abandoned);
             return Err(e);

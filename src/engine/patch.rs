@@ -185,7 +185,8 @@ impl Patch {
         self.plan.addr + self.plan.insns[k].offset as u64
     }
 
-    /// What Ik holds once installed.
+    /// What Ik holds once installed (the mark method; the direct method
+    /// writes one span instead).
     pub(crate) fn replacement(&self, k: usize) -> &[u8] {
         &self.replacements[k][..self.plan.insns[k].len]
     }

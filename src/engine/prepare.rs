@@ -96,8 +96,10 @@ fn make_code(req: &Request<'_>, slot: &Slot) -> Result<Code, Failure> {
     let entry = bindings::markpatch_resolver_entry as *const () as u64;
     let stub = stub_bytes(slot.addr(), req.index as u32, entry).ok_or(Failure::new(ERANGE, "resolver out of reach of the stub"))?;
     let slot_bytes = slot_bytes(&stub, &pseudo.bytes).ok_or(Failure::new(ENOMEM, "out of memory"))?;
+    // The direct method writes one span instead (crate::engine::direct).
     let mut replacements = [[0u8; 15]; MAX_REGION];
-    for (k, r) in replacements.iter_mut().enumerate().take(plan.m()) {
+    let m = if req.method == Method::Marks { plan.m() } else { 0 };
+    for (k, r) in replacements.iter_mut().enumerate().take(m) {
         let bytes = replacement_bytes(plan, k, slot.addr()).map_err(Failure::refused)?;
         r.get_mut(..bytes.len()).ok_or(Failure::new(EINVAL, "replacement longer than 15 bytes"))?.copy_from_slice(&bytes);
     }

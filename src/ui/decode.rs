@@ -64,20 +64,14 @@ pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
 /// `addr`).
 fn list(w: &mut PageWriter<'_>, name: &str, size: usize, code: &[u8], addr: u64) -> Result {
     use core::fmt::Write;
-    // A function cut at MAX_BYTES may end in a partial instruction; list the
-    // whole ones before it.
-    let insns = match markplan::decode::decode_insns(code, addr, MAX_INSNS) {
-        Ok(insns) => insns,
-        Err(markplan::decode::DecodeError::Truncated { offset }) => {
-            markplan::decode::decode_insns(&code[..offset], addr, MAX_INSNS).map_err(|_| errno::EILSEQ())?
-        }
+    writeln!(w, "{} size {:#x}", name, size).map_err(|_| EFBIG)?;
+    match markplan::decode::write_head(w, code, addr, MAX_INSNS) {
+        Ok(written) => written.map_err(|_| EFBIG),
         Err(e) => {
             pr_info!("decode: {}: {}\n", name, e);
-            return Err(errno::EILSEQ());
+            Err(errno::EILSEQ())
         }
-    };
-    writeln!(w, "{} size {:#x}", name, size).map_err(|_| EFBIG)?;
-    markplan::decode::write_listing(w, code, &insns).map_err(|_| EFBIG)
+    }
 }
 
 pub(crate) fn show(selected: &Mutex<Selected>, w: &mut PageWriter<'_>) -> Result {

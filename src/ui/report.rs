@@ -3,7 +3,7 @@
 //! What the `plan` file and a patch's `code` file show.
 
 use core::fmt::{self, Write};
-use markplan::decode::{decode_insns, format_gas};
+use markplan::decode::write_texts as texts;
 use markplan::marks::WriteMethod;
 
 use crate::engine::patch::Patch;
@@ -17,21 +17,6 @@ fn method(w: WriteMethod) -> &'static str {
         WriteMethod::Window16 { .. } => "window16",
         WriteMethod::Trap => "int3",
     }
-}
-
-/// Every instruction in `code` (at `addr`), as "text; text".
-fn texts(out: &mut dyn Write, code: &[u8], addr: u64, skip_endbr: bool) -> fmt::Result {
-    let insns = decode_insns(code, addr, 8).unwrap_or_default();
-    let mut first = true;
-    for i in insns.iter() {
-        let t = format_gas(&i.insn);
-        if skip_endbr && t == "endbr64" {
-            continue;
-        }
-        write!(out, "{}{}", if first { "" } else { "; " }, t)?;
-        first = false;
-    }
-    Ok(())
 }
 
 /// The `plan` file: a first line saying plannable or refused (the

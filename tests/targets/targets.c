@@ -774,7 +774,7 @@ u64 mpt_filler_probe(u64 x);
 void mpt_filler_wait(void);
 
 static DEFINE_MUTEX(filler_lock);
-static bool filler_waiting;
+static bool filler_waiting, filler_seen;
 static char filler_msg[96] = "idle\n";
 
 /*
@@ -800,13 +800,15 @@ void mpt_filler_wait(void)
 		}
 		cpu_relax();
 	}
+	filler_seen = seen;
 	WRITE_ONCE(filler_waiting, false);
 }
 
 /*
  * filler: write "go" to run mpt_filler_probe in the writing task (the
  * write returns when it is done); read "waiting" while it waits in the
- * filler, then "ok" or what came back wrong.
+ * filler, then "ok" (a revert began while it waited, and the result was
+ * right) or what went wrong.
  */
 static ssize_t filler_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
@@ -824,7 +826,9 @@ static ssize_t filler_store(struct kobject *k, struct kobj_attribute *a, const c
 	if (!mutex_trylock(&filler_lock))
 		return -EBUSY;
 	got = mpt_filler_probe(x);
-	if (got == ref_short(x))
+	if (!filler_seen)
+		snprintf(filler_msg, sizeof(filler_msg), "no revert began while it waited\n");
+	else if (got == ref_short(x))
 		snprintf(filler_msg, sizeof(filler_msg), "ok\n");
 	else
 		snprintf(filler_msg, sizeof(filler_msg), "wrong: mpt_short(%#llx) gave %#llx, want %#llx\n", x, got, ref_short(x));

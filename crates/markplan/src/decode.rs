@@ -102,6 +102,36 @@ pub fn write_listing(out: &mut dyn fmt::Write, code: &[u8], insns: &[Insn]) -> f
     Ok(())
 }
 
+/// Decodes the first `max` instructions of `code` (at `ip`, the start of a
+/// function cut at some length) and writes their listing: a cut that falls
+/// inside an instruction lists the whole ones before it. What the `decode`
+/// file shows.
+pub fn write_head(out: &mut dyn fmt::Write, code: &[u8], ip: u64, max: usize) -> Result<Result<(), fmt::Error>, DecodeError> {
+    let insns = match decode_insns(code, ip, max) {
+        Err(DecodeError::Truncated { offset }) => decode_insns(&code[..offset], ip, max)?,
+        r => r?,
+    };
+    Ok(write_listing(out, code, &insns))
+}
+
+/// Every instruction in `code` (at `ip`, at most 8) in AT&T syntax, as
+/// "text; text"; an `endbr64` left out when `skip_endbr`. Bytes that do not
+/// decode are left out. What the `plan` and `code` files show of an
+/// instruction and its copies.
+pub fn write_texts(out: &mut dyn fmt::Write, code: &[u8], ip: u64, skip_endbr: bool) -> fmt::Result {
+    let insns = decode_insns(code, ip, 8).unwrap_or_default();
+    let mut first = true;
+    for i in insns.iter() {
+        let t = format_gas(&i.insn);
+        if skip_endbr && t == "endbr64" {
+            continue;
+        }
+        write!(out, "{}{}", if first { "" } else { "; " }, t)?;
+        first = false;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

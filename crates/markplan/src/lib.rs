@@ -26,4 +26,4 @@ pub mod stub;
 /// no call the module makes into this crate or iced-x86 asks for more, in
 /// total, even with every allocation refused (tests/alloc_bound.rs measures
 /// it over every function of the corpus).
-pub const ALLOC_RESERVE: usize = 32 * 1024;
+pub const ALLOC_RESERVE: usize = 64 * 1024;

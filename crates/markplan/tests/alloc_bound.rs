@@ -16,7 +16,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use markplan::decode::{decode_insns, write_listing};
+use markplan::decode::{write_head, write_texts};
 use markplan::marks::{classify, jmp_bytes, replacement_bytes};
 use markplan::plan::{plan, Facts};
 use markplan::pseudo_original::{build, max_len, verify};
@@ -77,13 +77,58 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (r, ASKED.with(Cell::get))
 }
 
-/// A `fmt::Write` that keeps nothing: what the formatting itself asks for
-/// is measured, not the output's own buffer (the module's is fallible).
-struct Sink;
-impl core::fmt::Write for Sink {
-    fn write_str(&mut self, _: &str) -> core::fmt::Result {
-        Ok(())
+/// The output goes to a `String`, measured with the rest: the `plan`
+/// file's report is a vector that grows inside the reserve too (the other
+/// files write into the sysfs page).
+fn output() -> String {
+    String::new()
+}
+
+/// What the `plan` file's report and a patch's `code` file ask for: each
+/// Ik's original, what is there now and its copy in the pseudo-original.
+fn reports(p: &markplan::plan::Plan, code: &[u8], addr: u64) -> (usize, usize) {
+    use core::fmt::Write;
+    let p_addr = addr + 0x1000_0000 + SLOT_P_OFFSET;
+    let po = build(p, code, addr, p_addr, true).unwrap();
+    let (_, plan_report) = measure(|| {
+        let mut out = output();
+        for (k, i) in p.insns.iter().enumerate() {
+            let _ = write!(out, "I{} +{:#x} len {} effect {:+} window8 ", k + 1, i.offset, i.len, i.stack_effect);
+            let _ = write_texts(&mut out, &i.original, addr + i.offset as u64, false);
+            let _ = writeln!(out);
+        }
+    });
+    let (_, code_report) = measure(|| {
+        let mut out = output();
+        for (k, i) in p.insns.iter().enumerate() {
+            let at = addr + i.offset as u64;
+            let _ = write_texts(&mut out, &i.original, at, false);
+            let _ = write_texts(&mut out, &i.replacement, at, false);
+            let end = po.entries.get(k + 1).copied().unwrap_or(po.len() - 5);
+            let _ = write_texts(&mut out, &po.bytes[po.entries[k]..end], p_addr + po.entries[k] as u64, true);
+        }
+        let _ = write_texts(&mut out, &po.bytes[po.len() - 5..], p_addr, false);
+    });
+    (plan_report, code_report)
+}
+
+#[test]
+fn the_reports_of_the_longest_region_fit_the_reserve() {
+    markplan::decode::warm_up();
+    // endbr64, fifteen 4-byte instructions (lea 0x8(%rax),%rax), then a
+    // 7-byte one as IM: sixteen instructions, the most a region holds.
+    let mut code = vec![0xf3, 0x0f, 0x1e, 0xfa];
+    for _ in 0..15 {
+        code.extend_from_slice(&[0x48, 0x8d, 0x40, 0x08]);
     }
+    code.extend_from_slice(&[0x48, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00, 0xc3]);
+    let addr = 0xffff_ffff_8100_0000;
+    let no_fixup = |_: u64| false;
+    let p = plan(&code, addr, &Facts { ibt: true, fentry: false, has_fixup: &no_fixup }).unwrap();
+    assert_eq!(p.m(), 16);
+    let (plan_report, code_report) = reports(&p, &code, addr);
+    eprintln!("alloc bound: M=16: plan report {plan_report} bytes, code report {code_report}");
+    assert!(plan_report.max(code_report) <= ALLOC_RESERVE, "{plan_report} {code_report}");
 }
 
 #[test]
@@ -112,13 +157,8 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
 
         // The `decode` file: 16 instructions of at most 240 bytes.
         let head = &f.code[..f.code.len().min(16 * 15)];
-        let (_, bytes) = measure(|| {
-            let insns = decode_insns(head, f.addr, 16);
-            if let Ok(insns) = &insns {
-                let _ = write_listing(&mut Sink, head, insns);
-            }
-        });
-        note(1, bytes, "decode_insns + write_listing");
+        let (_, bytes) = measure(|| write_head(&mut output(), head, f.addr, 16));
+        note(1, bytes, "write_head");
 
         // The dependency walk: nothing.
         let (_, bytes) = measure(|| markplan::calls::outside_targets(&f.code, f.addr, |_| {}));
@@ -139,6 +179,10 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
             }
         });
         note(2, bytes, "build + verify + slot_bytes + replacement_bytes");
+
+        let (plan_report, code_report) = reports(&p, &f.code, f.addr);
+        note(1, plan_report, "plan report");
+        note(1, code_report, "code report");
         let (_, bytes) = measure(|| jmp_bytes(f.addr + 4, 5, f.addr));
         note(3, bytes, "jmp_bytes");
 
@@ -172,8 +216,8 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
         let facts = Facts { ibt: true, fentry: next() % 2 == 0, has_fixup: &no_fixup };
         let (planned, bytes) = measure(|| plan(&code, addr, &facts));
         note(0, bytes, "plan (random bytes)");
-        let (_, bytes) = measure(|| decode_insns(&code, addr, 16).map(|i| write_listing(&mut Sink, &code, &i)));
-        note(1, bytes, "decode (random bytes)");
+        let (_, bytes) = measure(|| write_head(&mut output(), &code, addr, 16));
+        note(1, bytes, "write_head (random bytes)");
         if let Ok(p) = planned {
             let p_addr = addr.wrapping_sub(0x1000_0000);
             let (_, bytes) = measure(|| build(&p, &code, addr, p_addr, true).map(|po| verify(&p, &code, p_addr, true, &po)));

@@ -1,7 +1,8 @@
 # Out of memory: the kernel's fault injection fails the Nth allocation one
 # write makes (/proc/thread-self/fail-nth, every slab and page allocation,
 # GFP_KERNEL included), for N = 1, 2, ... until the write makes fewer than
-# N. An install, a hook swap, a revert and a plan each answer ok or ENOMEM,
+# N. An install, a hook swap, a revert, a batch revert and a plan each
+# answer ok or ENOMEM,
 # never an oops: after an ENOMEM nothing is installed (for a swap, the old
 # hook still runs; for a revert, the patch is still installed and works),
 # the function's bytes are what they were, and the module's executable
@@ -115,7 +116,34 @@ reinstall() {
 nth_loop revert $MP/revert "$F" \
 	'[ -z "$(patch_field $F 3)" ] && bytes_are /tmp/original && reinstall' \
 	'works_with && bytes_are /tmp/installed'
-mperrno $MP/revert $F > /dev/null
+
+# Batch revert: two names in one write. Each of the two is either still
+# installed and working or gone with its original bytes (both gone on ok);
+# both are installed again for the next round.
+G=mpt_jcc
+echo $G > $MP/decode
+cp $MP/decode /tmp/original-g
+each_sound() {
+	for _p in "$F /tmp/original" "$G /tmp/original-g"; do
+		set -- $_p
+		if [ -n "$(patch_field $1 3)" ]; then
+			[ "$(patch_field $1 3)" = installed ] && tcall $1 5 && [ "$RESULT" = "$REF" ] || { echo "$1: not working"; return 1; }
+		else
+			echo $1 > $MP/decode
+			same_as_decode $2 || { echo "$1: bytes not restored"; return 1; }
+		fi
+	done
+}
+both_again() {
+	for _f in $F $G; do
+		[ -n "$(patch_field $_f 3)" ] || [ "$(mperrno $MP/install "$_f count")" = ok ] || { echo "$_f: install again failed"; return 1; }
+	done
+}
+both_again
+nth_loop "batch revert" $MP/revert "$F $G" \
+	'[ -z "$(patch_field $F 3)$(patch_field $G 3)" ] && each_sound && both_again' \
+	'each_sound && both_again'
+mperrno $MP/revert "$F $G" > /dev/null
 
 echo $printk0 > /proc/sys/kernel/printk
 used=$(( $(stat_of reserve_used) - used0 ))

@@ -19,7 +19,7 @@ wait $probe
 r=$(cat $MPT/filler)
 echo "filler write: $(cat /tmp/filler-write); filler: $r"
 check "the write that ran the caller succeeded" [ "$(cat /tmp/filler-write)" = ok ]
-check "the caller preempted in the filler got mpt_short's result" [ "$r" = ok ]
+check "a revert began while the caller waited in the filler, and the caller got mpt_short's result" [ "$r" = ok ]
 check "the revert left nothing installed" [ -z "$(cat $MP/patches)" ]
 unload_targets
 finish

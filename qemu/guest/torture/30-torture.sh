@@ -94,6 +94,9 @@ if [ $method = naive ]; then
 	set -- $kept
 	ntargets=$#
 	TARGETS=$kept REAL=
+	# mpt_short's first instructions take a detour: a direct method that
+	# refuses it is broken, not cautious.
+	check "the direct method takes mpt_short (and $ntargets functions in all)" matches " $kept " " mpt_short "
 fi
 echo "method: $method; $cycles cycles over $ntargets functions; $cpus CPUs; module reload every $reload cycles"
 stress_start
