@@ -53,6 +53,22 @@ else
 	fail "harness self-test (see $out/harness-selftest.log)"
 fi
 
+# Every mutant of make mutants must still apply to the tree: one that no
+# longer does tests nothing (make mutants calls it broken, but it is not
+# part of make check, and code moves under the patches).
+tree=$(mktemp -d)
+git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$tree"
+stale=
+for p in tests/mutants/*.patch; do
+	(cd "$tree" && patch -p1 --dry-run -s < "$MARKPATCH_ROOT/$p" > /dev/null 2>&1) || stale="$stale ${p##*/}"
+done
+rm -rf "$tree"
+if [ -z "$stale" ]; then
+	pass "every mutant of make mutants applies to the tree ($(ls tests/mutants/*.patch | wc -l))"
+else
+	fail "mutants that no longer apply to the tree:$stale"
+fi
+
 kdir=$(scripts/kernel-dir.sh)
 guest_run() { # NAME CASES TCG-THREAD
 	local name=$1 cases=$2 thread=$3 gstart rc
