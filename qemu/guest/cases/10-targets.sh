@@ -10,7 +10,8 @@ check "hook targets_double registered" grep -q '^hook targets_double: registered
 check "hook targets_sleepy registered" grep -q '^hook targets_sleepy: registered' $MPT/selftest
 check "a hook without an owner module is refused (EINVAL)" grep -q '^hook without an owner: errno -22$' $MPT/selftest
 cat $MPT/names
-check "10 targets listed" [ "$(wc -l < $MPT/names)" = 10 ]
+check "11 targets listed" [ "$(wc -l < $MPT/names)" = 11 ]
+check "hook targets_args registered" grep -q '^hook targets_args: registered' $MPT/selftest
 check "names, call and stress are root-only" \
 	[ "$(stat -c %a $MPT/names $MPT/call $MPT/stress | tr '\n' ' ')" = "400 600 600 " ]
 
