@@ -592,17 +592,29 @@ impl Engine {
     /// nothing can run its stub, pseudo-original or hook.
     pub(crate) fn revert_going(&mut self, start: usize, end: usize) -> usize {
         let mut n = 0;
+        // A patch whose revert failed and left it in the table (out of
+        // memory before any write): unlinked as it is on the next pass.
+        let mut failed = None;
         while let Some(i) = self.patches.iter().position(|p| (start..end).contains(&p.func.start)) {
             let patch = self.patches.remove(i);
             if patch.state() == State::Reverting {
                 // Draining: its text is going, so its calls must be done.
                 self.free_drained(patch);
-            } else if patch.state() != State::Abandoned && self.foreign(&patch).ok().flatten().is_none() {
-                if let Ok(Reverted::Draining) = self.revert_patch(patch) {
-                    self.finish_draining(start, end);
+            } else if patch.state() != State::Abandoned
+                && failed != Some(patch.serial)
+                && self.foreign(&patch).ok().flatten().is_none()
+            {
+                let serial = patch.serial;
+                match self.revert_patch(patch) {
+                    Ok(Reverted::Draining) => self.finish_draining(start, end),
+                    Ok(Reverted::Done) => {}
+                    Err(_) => {
+                        failed = Some(serial);
+                        continue;
+                    }
                 }
             } else {
-                pr_warn!("{}: its module is going away with bytes markpatch did not write in its region: unlinked without restoring\n", patch.name());
+                pr_warn!("{}: its module is going away and its original bytes cannot be put back (another writer's bytes are in its region, or a revert failed): unlinked without restoring\n", patch.name());
                 patch.live.hook.store(core::ptr::null_mut(), Ordering::Release);
                 if patch.state() == State::Abandoned {
                     retire::unpin();
