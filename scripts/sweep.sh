@@ -23,6 +23,9 @@
 #                            as a hang (default 300; a minute without any
 #                            console output, heartbeat included, once it began)
 #   MARKPATCH_SWEEP_RESUME=1 continue the sweep in build/sweep/state
+# To stop a long sweep and continue it later: `touch build/sweep/stop`; the
+# boot is ended once the batch under way is done (what it finished is kept,
+# the batch after it is run again), and MARKPATCH_SWEEP_RESUME=1 continues.
 #   MARKPATCH_TCG_THREAD     single (default: atomic window writes are atomic
 #                            against instruction fetch there) or multi (then
 #                            every write by the int3 protocol, int3_writes=1)
@@ -70,7 +73,7 @@ MARKPATCH_CASES=sweep qemu/mkinitramfs.sh "$kdir" "$out/initramfs.cpio.gz" markp
 # both). Kills the guest when its console is silent for $stall seconds.
 # Sets RC (run.sh's status, or "hang").
 boot() {
-	local dir=$out/boot$1 data pid size last_size last_change
+	local dir=$out/boot$1 data pid size last_size last_change c batches stop_after
 	mkdir -p "$dir"
 	data=$(mktemp -d)
 	mkdir -p "$data/tests/data"
@@ -85,12 +88,22 @@ boot() {
 		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold $int3" \
 		qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$dir/initramfs.cpio.gz" "$dir" tests > "$dir/run.log" 2>&1 &
 	pid=$!
-	last_size=-1 last_change=$(date +%s) last_steps=-1 last_step=$(date +%s)
+	last_size=-1 last_change=$(date +%s) last_steps=-1 last_step=$(date +%s) stop_after=
 	RC=
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$dir/console.log" 2>/dev/null || echo 0)
 		steps=$(grep -c '\] sweep: [^a]' "$dir/console.log" 2>/dev/null)
+		# Asked to stop: once one more batch is done.
+		if [ -e "$out/stop" ]; then
+			batches=$(grep -c '\] sweep: batch [0-9]* done' "$dir/console.log" 2>/dev/null)
+			[ -n "$stop_after" ] || stop_after=$batches
+			if [ "$batches" -gt "$stop_after" ]; then
+				for c in $(pgrep -P "$pid"); do kill "$c" 2>/dev/null; done
+				RC=stopped
+				break
+			fi
+		fi
 		[ "$size" != "$last_size" ] && last_size=$size last_change=$(date +%s)
 		[ "$steps" != "$last_steps" ] && last_steps=$steps last_step=$(date +%s)
 		# Stuck: no step of the sweep for $stall s; or, once the sweep
@@ -173,6 +186,11 @@ while :; do
 	sed -n 's/^.*\] sweep: refused at install: //p' "$dir/console.txt" >> "$state/refused"
 	progress "$dir"
 	cat "$dir/done" >> "$state/done"
+	if [ "$RC" = stopped ]; then
+		rm -f "$out/stop"
+		echo "sweep: stopped on request after boot $n: MARKPATCH_SWEEP_RESUME=1 continues"
+		break
+	fi
 	phase=$(cat "$dir/phase")
 	if grep -q '^markpatch-guest: finished' "$dir/console.txt" && [ "$phase" = none ]; then
 		[ "$RC" = 0 ] || { echo "boot $n: kernel errors on the console:"; scripts/console-scan.sh "$dir/console.txt" 2>&1 | sed 's/^/  /'; }
