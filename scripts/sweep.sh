@@ -54,7 +54,7 @@ if [ "${MARKPATCH_SWEEP_RESUME:-0}" = 1 ] && [ -f "$state/params" ]; then
 else
 	rm -rf "$out"
 	mkdir -p "$state"
-	echo "seed=$seed sample=$sample" > "$state/params"
+	echo "seed=$seed sample=$sample batch=$batch hold=$hold" > "$state/params"
 	echo $names | tr ' ' '\n' | grep . > "$state/names"
 	: > "$state/done"; : > "$state/culprits"; : > "$state/first"; : > "$state/batches"
 	: > "$state/crashes"; : > "$state/refused"
