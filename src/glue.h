@@ -57,6 +57,7 @@ struct kobject;
 bool markpatch_may_sleep(void);
 bool markpatch_in_task(void);
 void *markpatch_current(void);
+size_t markpatch_die_callbacks(unsigned long die_chain, unsigned long *out, size_t n);
 void markpatch_reserve_lock(void);
 void markpatch_reserve_unlock(void);
 int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size);

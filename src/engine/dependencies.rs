@@ -108,7 +108,32 @@ impl Dependencies {
                 None => pr_info!("dependencies: no {:?} in kallsyms\n", name),
             }
         }
-        let seen = reach(&work, &[&IRQS_OFF_UNREACHED, &REPORT_PATHS])?;
+        let mut seen = reach(&work, &[&IRQS_OFF_UNREACHED, &REPORT_PATHS])?;
+        // Every callback on the die chain: notify_die() calls each through a
+        // pointer on every int3, so an int3 of markpatch's in one recurses.
+        // The callbacks themselves, not what they call: for an int3 in
+        // kernel text that is not theirs they return at once (uprobes' for
+        // any kernel int3, kprobes' for an address it has no probe on).
+        match symbol::kallsyms_address(kernel::c_str!("die_chain")) {
+            Some(chain) => {
+                let mut calls = [0 as kernel::ffi::c_ulong; 32];
+                // SAFETY: `chain` is the kernel's die_chain; `calls` holds 32.
+                let n = unsafe { bindings::markpatch_die_callbacks(chain as _, calls.as_mut_ptr(), calls.len()) };
+                if n > calls.len() {
+                    pr_err!("dependencies: {} die notifiers, more than {}\n", n, calls.len());
+                    return Err(E2BIG);
+                }
+                for &c in &calls[..n] {
+                    if let Some(func) = symbol::extent(c as usize) {
+                        if let Err(i) = seen.binary_search(&func.start) {
+                            seen.try_reserve(1).map_err(|_| ENOMEM)?;
+                            seen.insert(i, func.start);
+                        }
+                    }
+                }
+            }
+            None => pr_info!("dependencies: no die_chain in kallsyms\n"),
+        }
         Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size) })
     }
 

@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
+#include <linux/notifier.h>
 #include <linux/timekeeping.h>
 
 #include "../glue.h"
@@ -42,6 +43,29 @@ bool markpatch_in_task(void)
 void *markpatch_current(void)
 {
 	return current;
+}
+
+/*
+ * The callbacks registered on the die chain at @die_chain (its address from
+ * kallsyms: the chain is not exported). notify_die() calls each of them
+ * through a pointer on every int3, so markpatch's int3 path depends on
+ * them (src/engine/dependencies.rs). Stores up to @n in @out; returns how
+ * many there are.
+ */
+size_t markpatch_die_callbacks(unsigned long die_chain, unsigned long *out, size_t n)
+{
+	struct atomic_notifier_head *h = (struct atomic_notifier_head *)die_chain;
+	struct notifier_block *nb;
+	size_t i = 0;
+
+	rcu_read_lock();
+	for (nb = rcu_dereference(h->head); nb; nb = rcu_dereference(nb->next)) {
+		if (i < n)
+			out[i] = (unsigned long)nb->notifier_call;
+		i++;
+	}
+	rcu_read_unlock();
+	return i;
 }
 
 /* One holder of the allocation reserve at a time (src/ksys/reserve.rs). */
