@@ -75,19 +75,13 @@ impl ExecArena {
         const CHUNK: usize = 128;
         let int3s = [INT3; CHUNK];
         let mut current = [0u8; CHUNK];
-        let mut at = 0;
-        let ok = loop {
-            if at >= slot.len {
-                break Ok(());
-            }
+        let refilled = (0..slot.len).step_by(CHUNK).try_for_each(|at| {
             let n = (slot.len - at).min(CHUNK);
             let addr = slot.addr + at as u64;
-            if let Err(e) = text::read(addr, &mut current[..n]).and_then(|()| text::copy_bytes(addr, &current[..n], &int3s[..n])) {
-                break Err(e);
-            }
-            at += n;
-        };
-        match ok {
+            text::read(addr, &mut current[..n])?;
+            text::copy_bytes(addr, &current[..n], &int3s[..n])
+        });
+        match refilled {
             Ok(()) => self.granules.free((slot.addr - base()) as usize, slot.len),
             Err(e) => pr_warn!("arena: could not refill a freed slot at {:#x} with int3 (errno {}): it is not used again\n", slot.addr, e.to_errno()),
         }
