@@ -16,6 +16,9 @@
 #   MARKPATCH_SWEEP_SEED     the draw's seed (default: random; printed)
 #   MARKPATCH_SWEEP_NAMES    sweep these functions only (space-separated), e.g.
 #                            to check that former crashes are refused now
+#   MARKPATCH_SWEEP_SHARD    I/N: sweep only the I-th of N parts of the
+#                            accepted list (every N-th function from the
+#                            I-th), so that N clones sweep at once on N cores
 #   MARKPATCH_SWEEP_BATCH    functions installed together (default 200)
 #   MARKPATCH_SWEEP_HOLD     seconds each batch is held under load (default 3)
 #   MARKPATCH_SWEEP_CRASHES  crashes before giving up (default 20)
@@ -47,6 +50,9 @@ stall=${MARKPATCH_SWEEP_STALL:-300}
 thread=${MARKPATCH_TCG_THREAD:-single}
 int3=; [ "$thread" = multi ] && int3=mp_sweep_int3=1
 names=${MARKPATCH_SWEEP_NAMES:-}
+shard=${MARKPATCH_SWEEP_SHARD:-1/1}
+[[ $shard =~ ^([0-9]+)/([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ] \
+	|| die "MARKPATCH_SWEEP_SHARD=$shard: want I/N with 1 <= I <= N"
 
 if [ "${MARKPATCH_SWEEP_RESUME:-0}" = 1 ] && [ -f "$state/params" ]; then
 	. "$state/params"
@@ -54,13 +60,13 @@ if [ "${MARKPATCH_SWEEP_RESUME:-0}" = 1 ] && [ -f "$state/params" ]; then
 else
 	rm -rf "$out"
 	mkdir -p "$state"
-	echo "seed=$seed sample=$sample batch=$batch hold=$hold" > "$state/params"
+	echo "seed=$seed sample=$sample batch=$batch hold=$hold shard=$shard" > "$state/params"
 	echo $names | tr ' ' '\n' | grep . > "$state/names"
 	: > "$state/done"; : > "$state/culprits"; : > "$state/first"; : > "$state/batches"
 	: > "$state/crashes"; : > "$state/refused"
 fi
 mkdir -p "$out"
-echo "sweep: seed $seed, sample $sample (0: all), batch $batch, hold $hold s, TCG $thread"
+echo "sweep: seed $seed, sample $sample (0: all), batch $batch, hold $hold s, shard $shard, TCG $thread"
 
 make --no-print-directory module > "$out/build.log" 2>&1 \
 	|| { tail -30 "$out/build.log"; die "build failed ($out/build.log)"; }
@@ -85,7 +91,7 @@ boot() {
 	rm -rf "$data"
 	cat "$out/initramfs.cpio.gz" "$dir/data.cpio.gz" > "$dir/initramfs.cpio.gz"
 	MARKPATCH_TCG_THREAD=$thread MARKPATCH_TIMEOUT=$((86400 * 3)) \
-		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold $int3" \
+		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold mp_sweep_shard=$shard $int3" \
 		qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$dir/initramfs.cpio.gz" "$dir" tests > "$dir/run.log" 2>&1 &
 	pid=$!
 	last_size=-1 last_change=$(date +%s) last_steps=-1 last_step=$(date +%s) stop_after=
@@ -254,7 +260,7 @@ done
 		  I += v["installed"]; R += v["reached"]; W += v["wrong"]; F += v["refused"]; U += v["not-restored"]; X += v["revert-failed"]
 		  P += v["unpatched"]; N += v["not-installed"]; C += v["control-missed"] }
 		END { print I + 0, R + 0, W + 0, F + 0, U + 0, X + 0, P + 0, N + 0, C + 0 }' "$state/batches")
-	echo "sweep: seed $seed sample $sample batch $batch hold $hold s; $n boot(s), $wall s wall"
+	echo "sweep: seed $seed sample $sample batch $batch hold $hold s shard $shard; $n boot(s), $wall s wall"
 	echo "sweep: accepted $accepted installed $inst reached $reach wrong $wrong crashed $crashes"
 	echo "sweep: refused at install $refused, not rewritten $unpatched, not installed after the hold $notinst, control functions not reached $ctlmiss, not restored $unrestored, revert failed $revfail; not swept: $(( accepted - $(sort -u "$state/done" "$state/culprits" | wc -l) ))"
 	# batch times: per installed function, install and revert

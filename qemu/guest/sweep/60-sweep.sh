@@ -30,6 +30,8 @@
 #                    its last install (default 3)
 #   mp_sweep_int3    1: every write by the int3 protocol (int3_writes=1, for
 #                    multi-threaded TCG)
+#   mp_sweep_shard   I/N: only every N-th accepted function from the I-th
+#                    (default 1/1: all of them)
 # Files the host may add (scripts/sweep.sh, between boots):
 #   /tests/data/sweep-names     names to sweep (those the planner accepts)
 #                               instead of every function of the kernel
@@ -158,6 +160,12 @@ else
 			$W/control $W/ok > $W/accepted
 	else
 		cp $W/ok $W/accepted
+	fi
+	shard=${mp_sweep_shard:-1/1}
+	if [ "$shard" != 1/1 ]; then
+		awk -v i="${shard%/*}" -v n="${shard#*/}" '(NR - 1) % n == i - 1' $W/accepted > $W/shard
+		echo "shard $shard: $(wc -l < $W/shard) of the $(wc -l < $W/accepted) accepted functions"
+		mv $W/shard $W/accepted
 	fi
 	echo "surveyed $surveyed, $(wc -l < $W/ok) accepted, in $(( $(now) - t0 )) s"
 	# The host keeps the list for later boots (make sweep).
