@@ -167,6 +167,35 @@ mod tests {
     }
 
     #[test]
+    fn head_lists_whole_instructions_before_a_cut() {
+        // Cut at 10 bytes: inside `push %r14` (9..11), so two lines.
+        let mut out = String::new();
+        write_head(&mut out, &VFS_STATFS[..10], 0, 16).unwrap().unwrap();
+        assert_eq!(out, "+0x0\t4\tf3 0f 1e fa\tendbr64\n+0x4\t5\t0f 1f 44 00 00\tnopl (%rax,%rax)\n");
+        // At most `max`, and nothing at all for bytes that do not decode.
+        let mut out = String::new();
+        write_head(&mut out, VFS_STATFS, 0, 1).unwrap().unwrap();
+        assert_eq!(out, "+0x0\t4\tf3 0f 1e fa\tendbr64\n");
+        let mut out = String::new();
+        assert_eq!(write_head(&mut out, &[0x06, 0x90], 0, 4), Err(DecodeError::Invalid { offset: 0 }));
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn texts_join_instructions_and_skip_endbr_on_request() {
+        let mut out = String::new();
+        write_texts(&mut out, &VFS_STATFS[..12], 0, false).unwrap();
+        assert_eq!(out, "endbr64; nopl (%rax,%rax); push %r14; push %rbx");
+        let mut out = String::new();
+        write_texts(&mut out, &VFS_STATFS[..12], 0, true).unwrap();
+        assert_eq!(out, "nopl (%rax,%rax); push %r14; push %rbx");
+        // Undecodable bytes: nothing.
+        let mut out = String::new();
+        write_texts(&mut out, &[0x06], 0, false).unwrap();
+        assert_eq!(out, "");
+    }
+
+    #[test]
     fn stops_at_max() {
         let insns = decode_insns(VFS_STATFS, 0, 2).unwrap();
         assert_eq!(insns.len(), 2);
