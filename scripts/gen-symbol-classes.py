@@ -3,11 +3,14 @@
 from the kernel build tree markpatch is built against (docs/design.md,
 "What markpatch may not patch"). Two classes, each found by a rule:
 
-- assembly: functions written in assembly (their object file was
-  assembled from a .S source, as its .cmd file says) and the paravirt
-  callee-save thunks that C files define in inline assembly (the names
-  PV_THUNK_NAME() gives them, its prefix read from the kernel's own
-  header). They are called with register contracts of their own (inline
+- assembly: functions written in assembly: those of objects assembled
+  from a .S source (as the object's .cmd file says); those a C file
+  defines in top-level inline assembly (a `.type NAME, @function`
+  directive in the C source, or DEFINE_ASM_FUNC(NAME, ...), which emits
+  one), when the object has NAME as a function; and the paravirt
+  callee-save thunks (the names PV_THUNK_NAME() gives them, its prefix
+  read from the kernel's own header), which C files define through a
+  macro of their own. They are called with register contracts of their own (inline
   asm with narrow clobber lists: clear_page_erms, __get_user_8), so a hook
   that is a C function may not stand in for them: they take `count` only.
 - jump-entered: code that is entered by a jump, not a call: text symbols
@@ -59,8 +62,9 @@ def executable_sections(path):
     return out
 
 
-def assembled_objects():
-    """The objects of the tree whose .cmd file names a .S source."""
+def built_objects():
+    """(object, source) of every object of the tree whose .cmd file names
+    its source."""
     objs = []
     for root, dirs, files in os.walk(kdir):
         dirs[:] = [d for d in dirs if d not in (".git", "Documentation", "tools", "scripts")]
@@ -70,10 +74,25 @@ def assembled_objects():
             with open(os.path.join(root, name), errors="replace") as f:
                 for line in f:
                     if line.startswith("source_") and ":=" in line:
-                        if line.split(":=", 1)[1].strip().endswith(".S"):
-                            objs.append(os.path.join(root, name[1:-4]))
+                        src = line.split(":=", 1)[1].strip()
+                        objs.append((os.path.join(root, name[1:-4]), os.path.join(kdir, src)))
                         break
     return objs
+
+
+# A function defined in a C file's top-level asm: the directive that types
+# it, written out or through DEFINE_ASM_FUNC (arch/x86/include/asm/alternative.h).
+TOP_LEVEL_ASM = re.compile(r'\.type\s+(\w+)\s*,\s*@function|\bDEFINE_ASM_FUNC\(\s*(\w+)\s*,')
+
+
+def top_level_asm_functions(source):
+    """Names that the C file `source` defines in top-level inline assembly."""
+    try:
+        with open(source, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return set()
+    return {a or b for a, b in TOP_LEVEL_ASM.findall(text)}
 
 
 def pv_thunk_prefix():
@@ -100,13 +119,25 @@ for n, v, _, _, _ in text_syms:
     by_name.setdefault(n, set()).add(v)
 
 asm = set()
-for obj in assembled_objects():
+from_c = set()
+for obj, src in built_objects():
     if not os.path.exists(obj):
+        continue
+    if src.endswith(".S"):
+        wanted = None
+    elif src.endswith(".c"):
+        wanted = top_level_asm_functions(src)
+        if not wanted:
+            continue
+    else:
         continue
     oxsec = executable_sections(obj)
     for n, _, _, t, ndx in readelf_symbols(obj):
-        if t == "FUNC" and ndx in oxsec:
-            asm |= {v for v in by_name.get(n, ()) if v in func_addrs}
+        if t == "FUNC" and ndx in oxsec and (wanted is None or n in wanted):
+            addrs = {v for v in by_name.get(n, ()) if v in func_addrs}
+            asm |= addrs
+            if wanted is not None:
+                from_c |= addrs
 prefix = pv_thunk_prefix()
 if prefix:
     asm |= {v for n, v, _, t, _ in text_syms if t == "FUNC" and n.startswith(prefix)}
@@ -136,4 +167,5 @@ with open(out, "w") as f:
     for off, name in check:
         f.write('    (%d, kernel::c_str!("%s")),\n' % (off, name))
     f.write("];\n")
-print("gen-symbol-classes: %d assembly, %d jump-entered, %d checked" % (len(asm), len(jump), len(check)))
+print("gen-symbol-classes: %d assembly (%d of them in C files' top-level asm), %d jump-entered, %d checked"
+      % (len(asm), len(from_c), len(jump), len(check)))

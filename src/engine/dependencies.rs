@@ -79,6 +79,8 @@ pub(crate) struct Dependencies {
     starts: Vec<usize>,
     /// markpatch's own text, [start, end).
     own: (usize, usize),
+    /// The kernel's die chain (kallsyms), read again by every `contains`.
+    die_chain: Option<usize>,
 }
 
 impl Dependencies {
@@ -114,11 +116,13 @@ impl Dependencies {
         // The callbacks themselves, not what they call: for an int3 in
         // kernel text that is not theirs they return at once (uprobes' for
         // any kernel int3, kprobes' for an address it has no probe on).
-        match symbol::kallsyms_address(kernel::c_str!("die_chain")) {
+        // A notifier registered later is seen by `contains`, which reads the
+        // chain again.
+        let die_chain = symbol::kallsyms_address(kernel::c_str!("die_chain"));
+        match die_chain {
             Some(chain) => {
-                let mut calls = [0 as kernel::ffi::c_ulong; 32];
-                // SAFETY: `chain` is the kernel's die_chain; `calls` holds 32.
-                let n = unsafe { bindings::markpatch_die_callbacks(chain as _, calls.as_mut_ptr(), calls.len()) };
+                let mut calls = [0 as kernel::ffi::c_ulong; MAX_DIE_NOTIFIERS];
+                let n = die_callbacks(chain, &mut calls);
                 if n > calls.len() {
                     pr_err!("dependencies: {} die notifiers, more than {}\n", n, calls.len());
                     return Err(E2BIG);
@@ -134,19 +138,44 @@ impl Dependencies {
             }
             None => pr_info!("dependencies: no die_chain in kallsyms\n"),
         }
-        Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size) })
+        Ok(Dependencies { starts: seen, own: (own_start, own_start + own_size), die_chain })
     }
 
-    /// Whether the function that starts at `start` is markpatch's own code
-    /// or one its run-time paths reach.
+    /// Whether the function that starts at `start` is markpatch's own code,
+    /// one its run-time paths reach, or a callback on the die chain now.
     pub(crate) fn contains(&self, start: usize) -> bool {
-        (self.own.0..self.own.1).contains(&start) || self.starts.binary_search(&start).is_ok()
+        (self.own.0..self.own.1).contains(&start) || self.starts.binary_search(&start).is_ok() || self.on_die_chain(start)
+    }
+
+    /// Whether a callback on the die chain, as it is now, is the function
+    /// that starts at `start`. A chain longer than can be read counts as
+    /// holding it (the set must not be incomplete).
+    fn on_die_chain(&self, start: usize) -> bool {
+        let Some(chain) = self.die_chain else { return false };
+        let mut calls = [0 as kernel::ffi::c_ulong; MAX_DIE_NOTIFIERS];
+        let n = die_callbacks(chain, &mut calls);
+        if n > calls.len() {
+            return true;
+        }
+        calls[..n].iter().any(|&c| symbol::extent(c as usize).is_some_and(|f| f.start == start))
     }
 
     /// How many kernel functions (outside markpatch) are in the set.
     pub(crate) fn kernel_functions(&self) -> usize {
         self.starts.iter().filter(|&&s| !(self.own.0..self.own.1).contains(&s)).count()
     }
+}
+
+/// The most die notifiers read; more fails the load, and after it counts
+/// every function as one of them.
+const MAX_DIE_NOTIFIERS: usize = 32;
+
+/// The callbacks on the die chain at `chain` into `calls`; how many there
+/// are (more than `calls` holds: only the first ones were stored).
+fn die_callbacks(chain: usize, calls: &mut [kernel::ffi::c_ulong; MAX_DIE_NOTIFIERS]) -> usize {
+    // SAFETY: `chain` is the kernel's die_chain (kallsyms); `calls` holds
+    // MAX_DIE_NOTIFIERS entries.
+    unsafe { bindings::markpatch_die_callbacks(chain as _, calls.as_mut_ptr(), calls.len()) }
 }
 
 /// Reporting a broken state (the printk family, WARN, BUG, panic, the

@@ -20,12 +20,14 @@ fn method(w: WriteMethod) -> &'static str {
 }
 
 /// The `plan` file: a first line saying plannable or refused (the
-/// verdict's reason), then Ik.
+/// verdict's reason, and count-only for a function written in assembly),
+/// then Ik.
 pub(crate) fn plan(out: &mut dyn Write, name: &str, p: &Planned) -> fmt::Result {
-    let (Verdict::Plannable(plan), Some(func)) = (&p.verdict, &p.func) else {
-        return writeln!(out, "{} {}", name, p.verdict.reason());
-    };
     let count_only = if p.class == Class::Assembly { " count-only (written in assembly)" } else { "" };
+    let (Verdict::Plannable(plan), Some(func)) = (&p.verdict, &p.func) else {
+        let count_only = if matches!(p.verdict, Verdict::CountOnly) { "" } else { count_only };
+        return writeln!(out, "{} {}{}", name, p.verdict.reason(), count_only);
+    };
     writeln!(out, "{} {} prefix={} size={:#x}{}", name, p.verdict.reason(), plan.prefix_len, func.size, count_only)?;
     for (k, i) in plan.insns.iter().enumerate() {
         write!(out, "I{} +{:#x} len {} effect {:+} {} ", k + 1, i.offset, i.len, i.stack_effect, method(i.write))?;

@@ -53,6 +53,8 @@
 #include <linux/atomic.h>
 #include <linux/spinlock.h>
 #include <linux/sched.h>
+#include <linux/kdebug.h>
+#include <linux/notifier.h>
 
 #include <markpatch.h>
 
@@ -943,6 +945,24 @@ static noinline int __init mpt_init_hold(unsigned int ms)
 	return 0;
 }
 
+/*
+ * A die notifier registered after markpatch has loaded: notify_die() calls
+ * it through a pointer on every int3, markpatch's own included, so
+ * markpatch must refuse to patch it (its dependencies include the die
+ * chain as it is at the time of each plan, not only at load).
+ */
+static atomic64_t mpt_die_int3s = ATOMIC64_INIT(0);
+
+static noinline int mpt_die_notify(struct notifier_block *nb, unsigned long val, void *data)
+{
+	if (val == DIE_INT3)
+		atomic64_inc(&mpt_die_int3s);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block mpt_die_nb = { .notifier_call = mpt_die_notify };
+static bool mpt_die_registered;
+
 static int __init targets_init(void)
 {
 	size_t i;
@@ -982,6 +1002,7 @@ static int __init targets_init(void)
 		kobject_put(kobj);
 		goto err;
 	}
+	mpt_die_registered = !register_die_notifier(&mpt_die_nb);
 	pr_info("loaded: %zu targets\n", ARRAY_SIZE(targets));
 	return mpt_init_hold(init_hold_ms);
 err:
@@ -1005,6 +1026,8 @@ static void __exit targets_exit(void)
 	kp_active = false;
 	mutex_unlock(&kp_lock);
 	unregister_hooks();
+	if (mpt_die_registered)
+		unregister_die_notifier(&mpt_die_nb);
 	pr_info("unloaded\n");
 }
 

@@ -60,6 +60,14 @@ wait $ipid
 check "markpatch_targets loaded" [ "$(cat /sys/module/markpatch_targets/initstate)" = live ]
 check "nothing is installed" [ -z "$(cat $MP/patches)" ]
 
+# A die notifier registered after markpatch loaded (markpatch_targets'
+# mpt_die_notify): the die chain is read again for every plan.
+echo mpt_die_notify > $MP/survey
+echo "survey: $(cat $MP/survey)"
+check "mpt_die_notify (registered after markpatch) is refused as markpatch-dependency" \
+	[ "$(cat $MP/survey)" = "mpt_die_notify markpatch-dependency" ]
+expect_errno "install mpt_die_notify count" EOPNOTSUPP $MP/install "mpt_die_notify count"
+
 # A filter hook on a function the hook itself calls would call itself
 # through the patch for ever: targets_sleepy sleeps in msleep().
 expect_errno "install msleep targets_sleepy" EOPNOTSUPP $MP/install "msleep targets_sleepy"
