@@ -436,5 +436,9 @@ mod tests {
         // An optimized kprobe's jump over the region.
         assert_eq!(classify(&[0xe9, 0x12, 0x34], &original, &mark, false), InsnBytes::Foreign);
         assert_eq!(classify(&[], &[], &[], false), InsnBytes::Foreign);
+        // Bytes of another length than the original are nobody's, even
+        // when they equal the replacement.
+        assert_eq!(classify(&mark, &original[..2], &mark, false), InsnBytes::Foreign);
+        assert_eq!(classify(&original, &original, &mark[..2], false), InsnBytes::Foreign);
     }
 }

@@ -105,6 +105,8 @@ mod tests {
         assert_eq!(p.insns.iter().map(|i| i.len).collect::<Vec<_>>(), [1, 3, 2]);
         let all: Vec<u8> = p.insns.iter().flat_map(|i| i.replacement.clone()).collect();
         assert_eq!(all[0], 0xe9);
+        // Until the stub is known the jmp goes to the next instruction.
+        assert_eq!(all[1..5], [0, 0, 0, 0]);
         assert_eq!(all.len(), 6);
         let p_addr = addr + 0x10_0000;
         let pseudo = crate::pseudo_original::build(&p, &code, addr, p_addr, true).unwrap();
@@ -158,6 +160,16 @@ mod tests {
         let code = function(&[0x48, 0xff, 0xc7, 0x40, 0xf6, 0xc7, 0x07, 0x75, 0xfe]);
         let p = plan(&code, 0xffff_ffff_8100_0000, &facts()).unwrap();
         assert_eq!((p.region_start(), p.region_end()), (9, 16));
+    }
+
+    #[test]
+    fn a_function_shorter_than_the_jmp_is_too_short() {
+        // Two NOPs after the prefix, and nothing after them.
+        let mut code = Vec::new();
+        code.extend_from_slice(&ENDBR64);
+        code.extend_from_slice(&FENTRY_NOP);
+        code.extend_from_slice(&[0x90, 0x90]);
+        assert_eq!(plan(&code, 0xffff_ffff_8100_0000, &facts()).unwrap_err(), Refusal::TooShort { len: 11 });
     }
 
     #[test]

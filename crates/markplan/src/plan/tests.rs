@@ -712,3 +712,50 @@ fn fentry_sites_say_what_holds_them() {
         assert!(alloc::format!("{site}").contains(words));
     }
 }
+
+/// `add $-0x20,%rsp` makes room as `sub $0x20` does: a stack effect of 32,
+/// not a realign (only `and` realigns).
+#[test]
+fn add_of_a_negative_immediate_to_rsp_is_a_stack_effect() {
+    let p = plan_of(&[&[0x48, 0x83, 0xc4, 0xe0], MOV_GS_RAX]).unwrap();
+    assert_eq!(p.stack_effects(), [32, 0]);
+    assert_eq!(p.realign, None);
+}
+
+/// A function with no prefix: the region starts at +0.
+fn bare_function(body: &[&[u8]]) -> Vec<u8> {
+    let mut code = Vec::new();
+    for b in body {
+        code.extend_from_slice(b);
+    }
+    code.extend_from_slice(RET);
+    code.extend_from_slice(INT3);
+    code.extend_from_slice(&[0x90; 6]);
+    code
+}
+
+#[test]
+fn calls_to_the_entry_of_a_function_without_prefix() {
+    // I1 at +0. A call to +0 after the region (from +10, rel32 = -15) is
+    // a new call (recursion): fine.
+    let code = bare_function(&[PUSH_RBX, MOV_GS_RAX, &[0xe8, 0xf1, 0xff, 0xff, 0xff]]);
+    let p = plan(&code, ADDR, &facts(false, false)).unwrap();
+    assert_eq!((p.region_start(), p.m()), (0, 2));
+    // I1 itself a call to +0: relocated into the pseudo-original, it would
+    // land there, not on a new call: refused.
+    let code = bare_function(&[&[0xe8, 0xfb, 0xff, 0xff, 0xff]]);
+    assert_eq!(plan(&code, ADDR, &facts(false, false)), Err(Refusal::CallIntoRegion { from: 0, to: 0 }));
+}
+
+#[test]
+fn branches_after_the_realigning_and() {
+    // push %rbp; mov %rsp,%rbp; and $-16,%rsp (+13); test; je over the xor
+    // to the sub: both sides have run the `and`: fine.
+    let p = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, TEST_EDI_EDI, &[0x74, 0x02], XOR_EAX_EAX, SUB_0X180_RSP]).unwrap();
+    assert_eq!(p.m(), 7);
+    assert_eq!(p.realign.map(|r| r.index), Some(2));
+    // jne from +19 back to the `and` itself (+13, rel8 = -8): a thread that
+    // ran it would run it again at another depth: refused.
+    let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, TEST_EDI_EDI, &[0x75, 0xf8], SUB_0X180_RSP]).unwrap_err();
+    assert_eq!(r, Refusal::BranchChangesDepth { from: 19, to: 13 });
+}
