@@ -4,11 +4,11 @@
 # or lockdep report, an RCU stall, a hung task, a soft or hard lockup, or
 # one of markpatch's own error lines (a stack that fits no mark count, a
 # revert that could not restore or verify the original bytes, a failed
-# rollback). Usage: console-scan.sh LOG
+# rollback, iced-x86 tables that did not fit their block). Usage: console-scan.sh LOG
 set -uo pipefail
 kernel='\bOops\b|\bBUG\b|WARNING|[Pp]anic|general protection|KASAN|possible (recursive|circular) locking|'\
 'rcu: INFO: .* detected stall|self-detected stall|blocked for more than [0-9]+ seconds|soft lockup|hard LOCKUP'
-own='markpatch: .*(fits no mark count|revert incomplete|cannot restore the original bytes|rollback failed|could not poison)'
+own='markpatch: .*(fits no mark count|revert incomplete|cannot restore the original bytes|rollback failed|could not poison|did not fit their block)'
 # Only the kernel's messages count (printk's "[ seconds.micros]" stamp,
 # anywhere in a line, since user output can share a line with them), and
 # not the kernel's command line, which repeats parameters such as panic=-1.

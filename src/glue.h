@@ -107,6 +107,8 @@ size_t markpatch_heap_bytes(void);
 void markpatch_reserve_enter(void *base, size_t len);
 size_t markpatch_reserve_leave(void);
 size_t markpatch_reserve_live(void);
+void markpatch_tables_enter(void *base, size_t len);
+size_t markpatch_tables_leave(size_t *spilled);
 
 /* src/text/text_poke.c */
 int markpatch_text_hold(unsigned long addr, size_t len);

@@ -56,10 +56,6 @@ fn try_push<T>(v: &mut alloc::vec::Vec<T>, value: T) -> Result {
 /// a live kernel as soon as it is loaded.
 const DEFAULT_DECODE_SYMBOL: &[u8] = b"vfs_statfs";
 
-unsafe extern "C" fn warm_up_iced() {
-    markplan::decode::warm_up();
-}
-
 /// The state that sysfs and the hook API work on.
 #[pin_data]
 struct Shared {
@@ -77,12 +73,14 @@ struct Markpatch {
     // Dropped in this order, after `drop` below reverted every patch: the
     // module notifier, the scenarios (their files and the quota limits),
     // the directory (its callbacks use `shared`; removal waits for them),
-    // the int3 handler, then the state.
+    // the int3 handler, the state, then iced-x86's tables (nothing decodes
+    // once the state is gone).
     _modules: Registration,
     _scenarios: Registration,
     _sysfs: ui::sysfs::Directory,
     _int3: Registration,
     shared: Pin<KBox<Shared>>,
+    _iced_tables: ksys::iced_tables::IcedTables,
 }
 
 fn param(p: *const kernel::ffi::c_char) -> Option<&'static str> {
@@ -97,11 +95,8 @@ fn param(p: *const kernel::ffi::c_char) -> Option<&'static str> {
 
 impl kernel::Module for Markpatch {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // iced-x86 builds its tables on first use, with allocation and (for
-        // the formatter) a 10 KiB stack frame: do it now, in a kworker with a
-        // fresh stack, never first in atomic context or deep in a caller.
-        // SAFETY: runs the function and waits for it.
-        unsafe { bindings::markpatch_run_on_fresh_stack(Some(warm_up_iced)) };
+        // iced-x86's tables, first: every decode needs them.
+        let iced_tables = ksys::iced_tables::IcedTables::build()?;
         ksys::alloc_selftest::run()?;
 
         let engine = engine::Engine::new()?;
@@ -125,7 +120,7 @@ impl kernel::Module for Markpatch {
         let scenarios = unsafe { Registration::new(bindings::markpatch_scenarios_register, bindings::markpatch_scenarios_unregister)? };
         // SAFETY: the module notifier's register/unregister pair.
         let modules = unsafe { Registration::new(bindings::markpatch_module_notifier_register, bindings::markpatch_module_notifier_unregister)? };
-        let module = Markpatch { _modules: modules, _scenarios: scenarios, _sysfs: dir, _int3: int3, shared };
+        let module = Markpatch { _modules: modules, _scenarios: scenarios, _sysfs: dir, _int3: int3, shared, _iced_tables: iced_tables };
 
         // SAFETY: reads the module parameters' pointers.
         let (sym, hook) = unsafe { (param(bindings::markpatch_param_symbol()), param(bindings::markpatch_param_hook())) };

@@ -18,6 +18,11 @@
 //! holder then throws the call's result away and answers ENOMEM. Outside a
 //! reserve a refused infallible allocation still ends in
 //! `__rust_alloc_error_handler`.
+//!
+//! While iced-x86 builds its tables at load (src/ksys/iced_tables.rs),
+//! every allocation of the building task comes from the tables' block, a
+//! bump allocator that never reuses (frees into it do nothing): the tables
+//! live as long as the module, and go with the block when it unloads.
 
 #![no_std]
 #![feature(rustc_attrs)]
@@ -160,10 +165,101 @@ pub extern "C" fn markpatch_reserve_live() -> usize {
 }
 bindings::same_signature!(bindings::markpatch_reserve_live, markpatch_reserve_live);
 
+/// The block iced-x86's tables are built in.
+///
+/// # Invariants
+/// `owner` is the task building the tables, or null; only it, in task
+/// context, bumps `top` (so it changes under no lock). `base` and `len`
+/// change only in `markpatch_tables_enter`. The block outlives every object
+/// bumped from it (iced_tables.rs frees it when the module unloads).
+struct Tables {
+    owner: AtomicPtr<c_void>,
+    base: AtomicUsize,
+    len: AtomicUsize,
+    top: AtomicUsize,
+    /// Bytes that did not fit the block and came from kmalloc.
+    spilled: AtomicUsize,
+}
+
+static TABLES: Tables = Tables {
+    owner: AtomicPtr::new(ptr::null_mut()),
+    base: AtomicUsize::new(0),
+    len: AtomicUsize::new(0),
+    top: AtomicUsize::new(0),
+    spilled: AtomicUsize::new(0),
+};
+
+/// Whether the running code is building iced-x86's tables.
+fn builds_tables() -> bool {
+    let owner = TABLES.owner.load(Ordering::Acquire);
+    // SAFETY: plain queries of the current context.
+    !owner.is_null() && unsafe { bindings::markpatch_in_task() } && owner == unsafe { bindings::markpatch_current() }
+}
+
+/// Whether `p` lies in the tables' block.
+fn in_tables(p: *mut u8) -> bool {
+    let (base, len) = (TABLES.base.load(Ordering::Relaxed), TABLES.len.load(Ordering::Relaxed));
+    (base..base + len).contains(&(p as usize))
+}
+
+/// `size` bytes at `align` bumped from the tables' block; null when it is
+/// full (the caller then uses kmalloc).
+fn bump(size: usize, align: usize, zeroed: bool) -> *mut u8 {
+    let (base, len) = (TABLES.base.load(Ordering::Relaxed), TABLES.len.load(Ordering::Relaxed));
+    let at = (base + TABLES.top.load(Ordering::Relaxed)).next_multiple_of(align);
+    if at + size > base + len {
+        TABLES.spilled.fetch_add(size, Ordering::Relaxed);
+        return ptr::null_mut();
+    }
+    TABLES.top.store(at + size - base, Ordering::Relaxed);
+    let p = at as *mut u8;
+    if zeroed {
+        // SAFETY: `p..p + size` lies in the block and was never handed out.
+        unsafe { ptr::write_bytes(p, 0, size) };
+    }
+    p
+}
+
+/// Hands the tables' block, `len` bytes at `base`, to the current task:
+/// its allocations come from there until `markpatch_tables_leave`.
+///
+/// # Safety
+/// The block is valid and unused, and outlives every object bumped from it.
+#[no_mangle]
+pub unsafe extern "C" fn markpatch_tables_enter(base: *mut c_void, len: usize) {
+    TABLES.base.store(base as usize, Ordering::Relaxed);
+    TABLES.len.store(len, Ordering::Relaxed);
+    TABLES.top.store(0, Ordering::Relaxed);
+    TABLES.spilled.store(0, Ordering::Relaxed);
+    // SAFETY: plain query of the current context.
+    TABLES.owner.store(unsafe { bindings::markpatch_current() }, Ordering::Release);
+}
+bindings::same_signature!(bindings::markpatch_tables_enter, markpatch_tables_enter);
+
+/// Ends the tables' build: returns the bytes used in the block, and stores
+/// in `*spilled` those that did not fit and came from kmalloc.
+///
+/// # Safety
+/// `spilled` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn markpatch_tables_leave(spilled: *mut usize) -> usize {
+    TABLES.owner.store(ptr::null_mut(), Ordering::Release);
+    // SAFETY: as the caller promises.
+    unsafe { *spilled = TABLES.spilled.load(Ordering::Relaxed) };
+    TABLES.top.load(Ordering::Relaxed)
+}
+bindings::same_signature!(bindings::markpatch_tables_leave, markpatch_tables_leave);
+
 fn alloc_with(size: usize, align: usize, zeroed: bool) -> *mut u8 {
     let Ok(layout) = Layout::from_size_align(size, align) else {
         return ptr::null_mut();
     };
+    if builds_tables() {
+        let p = bump(size, align, zeroed);
+        if !p.is_null() {
+            return p;
+        }
+    }
     let gfp = if zeroed { context_flags() | flags::__GFP_ZERO } else { context_flags() };
     match Kmalloc::alloc(layout, gfp) {
         Ok(p) => {
@@ -192,6 +288,10 @@ pub unsafe fn __rust_alloc_zeroed(size: usize, align: usize) -> *mut u8 {
 /// `ptr` was returned by one of these functions for the same size and align.
 #[rustc_std_internal_symbol]
 pub unsafe fn __rust_dealloc(ptr: *mut u8, size: usize, align: usize) {
+    if in_tables(ptr) {
+        // Never reused: the block goes as a whole when the module unloads.
+        return;
+    }
     if in_reserve(ptr) {
         give_back(ptr, size);
         return;
@@ -214,6 +314,18 @@ pub unsafe fn __rust_realloc(ptr: *mut u8, old_size: usize, align: usize, new_si
     ) else {
         return ptr::null_mut();
     };
+    if in_tables(ptr) || builds_tables() {
+        // Into the tables' block while they are built, out of it after: a
+        // new block and a copy (a bump allocator does not grow in place).
+        let to = alloc_with(new_size, align, false);
+        if !to.is_null() {
+            // SAFETY: both blocks are valid for the smaller size and distinct.
+            unsafe { ptr::copy_nonoverlapping(ptr, to, old_size.min(new_size)) };
+            // SAFETY: as for the caller's `ptr`.
+            unsafe { __rust_dealloc(ptr, old_size, align) };
+        }
+        return to;
+    }
     if !in_reserve(ptr) {
         // SAFETY: the caller passes a pointer this allocator returned for `old`.
         if let Ok(p) = unsafe { Kmalloc::realloc(NonNull::new(ptr), new, old, context_flags()) } {

@@ -6,6 +6,7 @@
 
 pub(crate) mod alloc_selftest;
 pub(crate) mod errno;
+pub(crate) mod iced_tables;
 pub(crate) mod probes;
 pub(crate) mod registration;
 pub(crate) mod reserve;

@@ -333,7 +333,7 @@ pub(crate) fn show_patches(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
 }
 
 /// Bytes the module's Rust code holds on the heap through `alloc` (plans,
-/// pseudo-originals, names, iced-x86's tables).
+/// pseudo-originals, names; iced-x86's tables are in a block of their own).
 fn heap_bytes() -> usize {
     // SAFETY: reads an atomic counter (src/ksys/alloc_shim.rs).
     unsafe { bindings::markpatch_heap_bytes() }
@@ -345,6 +345,7 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     writeln!(w, "arena_bytes {}", ctl.engine.arena_used()).map_err(full)?;
     writeln!(w, "heap_bytes {}", heap_bytes()).map_err(full)?;
     writeln!(w, "reserve_used {}", crate::ksys::reserve::used()).map_err(full)?;
+    writeln!(w, "iced_tables_bytes {}", crate::ksys::iced_tables::IcedTables::used()).map_err(full)?;
     let inconsistent = crate::runtime::live::INCONSISTENT_STACKS.load(Ordering::Relaxed);
     writeln!(w, "inconsistent_stacks {}", inconsistent).map_err(full)?;
     Ok(())

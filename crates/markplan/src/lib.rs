@@ -27,3 +27,9 @@ pub mod stub;
 /// total, even with every allocation refused (tests/alloc_bound.rs measures
 /// it over every function of the corpus).
 pub const ALLOC_RESERVE: usize = 64 * 1024;
+
+/// The bytes of the block the kernel module builds iced-x86's tables in at
+/// load (src/ksys/iced_tables.rs), served as a bump allocator that never
+/// reuses: [`decode::warm_up`] asks for less than this in total
+/// (tests/iced_tables.rs measures it).
+pub const ICED_TABLES_BLOCK: usize = 2560 * 1024;
