@@ -1,7 +1,7 @@
 use super::*;
 use crate::decode::{decode_insns, format_gas};
 use crate::plan::{plan, Facts, ENDBR64, FENTRY_NOP};
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use iced_x86::Mnemonic;
 
 const ADDR: u64 = 0xffff_ffff_8120_0000;
@@ -144,14 +144,14 @@ fn refuses_a_pseudo_original_too_far_away() {
         },
     )
     .unwrap();
-    assert_eq!(
-        build(&p, &code, low, low + 0x9000_0000, true).unwrap_err().kind(),
-        "out-of-range"
-    );
-    assert_eq!(
-        build(&p, &code, low, low - 0x9000_0000, true).unwrap_err().kind(),
-        "out-of-range"
-    );
+    // The first Ik that reaches too far is named: I2, the je at +11 (its
+    // target, +15, is in the original), before the RIP-relative IM at +15.
+    assert_eq!(build(&p, &code, low, low + 0x9000_0000, true).unwrap_err(), Refusal::OutOfRange { offset: 11 });
+    assert_eq!(build(&p, &code, low, low - 0x9000_0000, true).unwrap_err(), Refusal::OutOfRange { offset: 11 });
+    // Without the branch, the RIP-relative operand is named.
+    let code = function(&[&[0x85, 0xff], &[0x31, 0xc0], &[0x48, 0x8b, 0x05, 0x00, 0x10, 0x00, 0x00]]);
+    let p = plan(&code, low, &Facts { ibt: true, fentry: true, has_fixup: &no_fixup }).unwrap();
+    assert_eq!(build(&p, &code, low, low + 0x9000_0000, true).unwrap_err(), Refusal::OutOfRange { offset: 13 });
     // Near the limit but inside: fine.
     let po = build(&p, &code, low, low + 0x7000_0000, true).unwrap();
     verify(&p, &code, low + 0x7000_0000, true, &po).unwrap();
@@ -216,20 +216,46 @@ fn max_len_is_the_documented_bound_and_holds() {
 /// passes.)
 #[test]
 fn verify_rejects_every_single_byte_change() {
-    let code = rip_and_jcc();
-    let p = planned(&code);
-    for ibt in [true, false] {
-        let po = build(&p, &code, ADDR, P_ADDR, ibt).unwrap();
-        let mut missed = Vec::new();
-        for at in 0..po.bytes.len() {
-            for flip in [0x01u8, 0x80] {
-                let mut bad = PseudoOriginal { bytes: po.bytes.clone(), entries: po.entries.clone() };
-                bad.bytes[at] ^= flip;
-                if verify(&p, &code, P_ADDR, ibt, &bad).is_ok() && listing(&bad.bytes, P_ADDR) != listing(&po.bytes, P_ADDR) {
-                    missed.push((at, flip));
+    let shapes = [
+        rip_and_jcc(),
+        // push %rbx; call rel32 (IM): a push of the return address and a jmp.
+        function(&[&[0x53], &[0xe8, 0x10, 0x00, 0x00, 0x00]]),
+        // test; lock incl 0x8(%rdi,%rsi,4) (IM): a prefix, base, index, scale.
+        function(&[&[0x85, 0xff], &[0xf0, 0xff, 0x44, 0xb7, 0x08]]),
+        // rep stosb; repne scasb; mov $1,%eax (IM): rep prefixes, an immediate.
+        function(&[&[0xf3, 0xaa], &[0xf2, 0xae], &[0xb8, 0x01, 0x00, 0x00, 0x00]]),
+        // push %rbx; mov %gs:0x28,%rax (IM): a segment prefix.
+        function(&[&[0x53], &[0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0x00, 0x00, 0x00]]),
+    ];
+    for code in &shapes {
+        let p = planned(code);
+        for ibt in [true, false] {
+            let po = build(&p, code, ADDR, P_ADDR, ibt).unwrap();
+            verify(&p, code, P_ADDR, ibt, &po).unwrap();
+            let mut missed = Vec::new();
+            for at in 0..po.bytes.len() {
+                for flip in [0x01u8, 0x02, 0x08, 0x10, 0x80] {
+                    let mut bad = PseudoOriginal { bytes: po.bytes.clone(), entries: po.entries.clone() };
+                    bad.bytes[at] ^= flip;
+                    if verify(&p, code, P_ADDR, ibt, &bad).is_ok() && listing(&bad.bytes, P_ADDR) != listing(&po.bytes, P_ADDR) {
+                        missed.push((at, flip));
+                    }
                 }
             }
+            assert!(missed.is_empty(), "ibt={ibt}: changes verify accepted: {missed:x?} in {:02x?}", po.bytes);
+            // A partial instruction after the final jump.
+            let mut longer = PseudoOriginal { bytes: po.bytes.clone(), entries: po.entries.clone() };
+            longer.bytes.push(0x0f);
+            assert_eq!(
+                verify(&p, code, P_ADDR, ibt, &longer),
+                Err(Mismatch { index: p.m(), what: "bytes after the final jump" })
+            );
         }
-        assert!(missed.is_empty(), "ibt={ibt}: changes verify accepted: {missed:x?} in {:02x?}", po.bytes);
     }
+}
+
+#[test]
+fn a_mismatch_says_which_instruction_and_what() {
+    let m = Mismatch { index: 2, what: "mnemonic differs" };
+    assert_eq!(m.to_string(), "pseudo-original, instruction 2: mnemonic differs");
 }
