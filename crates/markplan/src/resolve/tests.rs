@@ -607,3 +607,70 @@ fn fast_path_is_not_taken_by_callers_part_way() {
     let word_at = |i: usize| words.get(i).copied();
     assert!(is_plain_new_call(&word_at, t.sp, region.len(), &is_text));
 }
+
+/// depth(K) must be whole words and not negative.
+#[test]
+fn depth_words_of_odd_and_negative_effects_is_none() {
+    assert_eq!(depth_words(&[8, 8], 2), Some(2));
+    assert_eq!(depth_words(&[4, 8], 2), None);
+    assert_eq!(depth_words(&[8, -16], 2), None);
+}
+
+/// The fast path's predicate: the M-1 words from sp are marks and the word
+/// right above them, and no other, is text.
+#[test]
+fn plain_new_call_looks_at_the_word_above_the_marks() {
+    let sp = ENTRY - 16;
+    // M = 3: two marks, then the return address.
+    let words = [sp + 8, sp + 16, RET, 0];
+    let word_at = |i: usize| words.get(i).copied();
+    assert!(is_plain_new_call(&word_at, sp, 3, &is_text));
+    // The return address one word higher: not a plain new call.
+    let words = [sp + 8, sp + 16, 0, RET];
+    let word_at = |i: usize| words.get(i).copied();
+    assert!(!is_plain_new_call(&word_at, sp, 3, &is_text));
+    // M = 1: no marks, the word at sp is the return address.
+    let words = [RET, 0];
+    let word_at = |i: usize| words.get(i).copied();
+    assert!(is_plain_new_call(&word_at, sp, 1, &is_text));
+    // A region of no instruction is never a call.
+    assert!(!is_plain_new_call(&word_at, sp, 0, &is_text));
+}
+
+/// realigned_return_slot for the region of [`realigned_thread`] past the
+/// `and` (K = 5, no marks): the entry E = %rbp + 8, the stack pointer
+/// (E - 24) rounded down to 64, and what it accepts around that.
+#[test]
+fn realigned_return_slot_checks_the_implied_stack_pointer() {
+    let effects = [8, 0, 8, 8, 0, 0x180];
+    let realign = Realign { index: 4, align: 64, mov_index: 1, rbp_depth: 8 };
+    let entry = ENTRY + 8;
+    let sp = (entry - 24) & !63;
+    let slot = |f: RealignedFrame, sp: u64, c: usize| realigned_return_slot(f, &effects, 5, sp, c);
+    let frame = RealignedFrame { realign, rbp: entry - 8 };
+    assert_eq!(slot(frame, sp, 0), Some(((entry - sp) / 8) as usize));
+    // Not the implied stack pointer: one word off either way.
+    assert_eq!(slot(frame, sp - 8, 0), None);
+    assert_eq!(slot(frame, sp + 8, 0), None);
+    // A frame pointer that is not a whole number of words from it.
+    let odd = RealignedFrame { realign, rbp: entry - 8 + 4 };
+    assert_eq!(slot(odd, (entry + 4 - 24) & !63, 0), None);
+    // `mov %rsp,%rbp` as the first instruction: %rbp is the entry itself.
+    let at_entry = RealignedFrame { realign: Realign { rbp_depth: 0, ..realign }, rbp: entry };
+    assert_eq!(slot(at_entry, sp, 0), Some(((entry - sp) / 8) as usize));
+    // An alignment that is not a power of two is no realign, whatever the
+    // stack pointer (here the one its mask would give).
+    let odd_align = RealignedFrame { realign: Realign { align: 48, ..realign }, rbp: entry - 8 };
+    assert_eq!(slot(odd_align, (entry - 24) & !47, 0), None);
+    // The return slot may lie up to MAX_FRAME_BYTES above sp, not further:
+    // c marks below the aligned pointer move sp down 8 bytes each.
+    let c_max = ((MAX_FRAME_BYTES - (entry - sp)) / 8) as usize;
+    let low = sp - 8 * c_max as u64;
+    assert_eq!(entry - low, MAX_FRAME_BYTES);
+    assert_eq!(slot(frame, low, c_max), Some((MAX_FRAME_BYTES / 8) as usize));
+    assert_eq!(slot(frame, low - 8, c_max + 1), None);
+    // A frame of 8 KiB (a `sub $0x2000,%rsp` after the `and`) is well
+    // within that bound.
+    let c = ((0x2000 - (entry - sp)) / 8) as usize;
+    assert_eq!(slot(frame, sp - 8 * c as u64, c), Some(0x2000 / 8));
+}
