@@ -352,9 +352,8 @@ fn decode_region(code: &[u8], addr: u64, start: usize) -> Result<Vec<(usize, Ins
 /// Refuses instructions whose control flow cannot be marked or relocated.
 pub(crate) fn check_flow(insn: &Instruction, offset: usize) -> Result<(), Refusal> {
     match insn.mnemonic() {
+        // int3 is an interrupt too (below), but it is someone's breakpoint.
         Mnemonic::Int3 => return Err(Refusal::Int3 { offset }),
-        Mnemonic::Int1 | Mnemonic::Int | Mnemonic::Into => return Err(Refusal::Interrupt { offset }),
-        Mnemonic::Ud0 | Mnemonic::Ud1 | Mnemonic::Ud2 => return Err(Refusal::Ud { offset }),
         Mnemonic::Hlt => return Err(Refusal::Hlt { offset }),
         Mnemonic::Syscall
         | Mnemonic::Sysret
@@ -387,7 +386,9 @@ pub(crate) fn check_flow(insn: &Instruction, offset: usize) -> Result<(), Refusa
     match insn.flow_control() {
         FlowControl::Next | FlowControl::ConditionalBranch => Ok(()),
         FlowControl::IndirectBranch | FlowControl::IndirectCall => Err(Refusal::IndirectBranch { offset }),
+        // int1, int N, into
         FlowControl::Interrupt => Err(Refusal::Interrupt { offset }),
+        // ud0, ud1, ud2
         FlowControl::Exception => Err(Refusal::Ud { offset }),
         FlowControl::XbeginXabortXend => Err(Refusal::Transactional { offset }),
         FlowControl::Return => Err(Refusal::LeavesRegion { offset }),

@@ -189,6 +189,7 @@ fn each_refused_instruction() {
         (&[0xcd, 0x80], Refusal::Interrupt { offset: 9 }),
         (&[0x0f, 0x0b], Refusal::Ud { offset: 9 }),
         (&[0x0f, 0xb9, 0xc0], Refusal::Ud { offset: 9 }),
+        (&[0x0f, 0xff, 0xc0], Refusal::Ud { offset: 9 }),
         (&[0xf4], Refusal::Hlt { offset: 9 }),
         (&[0x54], Refusal::PushRsp { offset: 9 }),
         (&[0x5c], Refusal::RspWrite { offset: 9 }),
