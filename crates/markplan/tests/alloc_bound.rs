@@ -13,9 +13,6 @@
 //! The calls the resolver makes (with interrupts off, at any depth) and the
 //! ones the module makes outside a reserve must allocate nothing at all.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use markplan::decode::{write_head, write_texts};
 use markplan::marks::{classify, jmp_bytes, replacement_bytes};
 use markplan::plan::{plan, Facts};
@@ -27,54 +24,16 @@ use markplan::ALLOC_RESERVE;
 mod common;
 use common::corpus;
 
-/// The system allocator, counting what this thread asks for while
-/// [`measure`] runs.
-struct Counting;
-
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-    static ASKED: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(size: usize, align: usize) {
-    if ON.with(Cell::get) {
-        ASKED.with(|a| a.set(a.get() + size + align));
-    }
-}
-
-// SAFETY: every call is passed to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size(), layout.align());
-        // SAFETY: as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size(), layout.align());
-        // SAFETY: as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size, layout.align());
-        // SAFETY: as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static COUNTING: Counting = Counting;
+static COUNTING: counting::Counting = counting::Counting;
 
 /// Runs `f`; returns what it returned and the bytes it asked for.
 fn measure<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    ASKED.with(|a| a.set(0));
-    ON.with(|o| o.set(true));
-    let r = f();
-    ON.with(|o| o.set(false));
-    (r, ASKED.with(Cell::get))
+    let (r, asked) = counting::measure(f);
+    (r, asked.bytes)
 }
 
 /// The output goes to a `String`, measured with the rest: the `plan`

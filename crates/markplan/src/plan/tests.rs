@@ -40,12 +40,7 @@ fn function(body: &[&[u8]]) -> Vec<u8> {
     let mut code = Vec::new();
     code.extend_from_slice(&ENDBR64);
     code.extend_from_slice(&FENTRY_NOP);
-    for b in body {
-        code.extend_from_slice(b);
-    }
-    code.extend_from_slice(RET);
-    code.extend_from_slice(INT3);
-    code.extend_from_slice(&[0x90; 6]);
+    code.extend_from_slice(&bare_function(body));
     code
 }
 
@@ -723,7 +718,8 @@ fn add_of_a_negative_immediate_to_rsp_is_a_stack_effect() {
     assert_eq!(p.realign, None);
 }
 
-/// A function with no prefix: the region starts at +0.
+/// `body`, then `ret; int3` and NOP padding: a function with no prefix,
+/// whose region starts at +0.
 fn bare_function(body: &[&[u8]]) -> Vec<u8> {
     let mut code = Vec::new();
     for b in body {
