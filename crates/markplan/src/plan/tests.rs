@@ -756,3 +756,12 @@ fn branches_after_the_realigning_and() {
     let r = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_M16_RSP, TEST_EDI_EDI, &[0x75, 0xf8], SUB_0X180_RSP]).unwrap_err();
     assert_eq!(r, Refusal::BranchChangesDepth { from: 19, to: 13 });
 }
+
+/// Only an `and` of %rsp realigns: `and $-16,%rax` is an ordinary
+/// instruction with no stack effect.
+#[test]
+fn and_of_another_register_is_no_realign() {
+    let p = plan_of(&[&[0x48, 0x83, 0xe0, 0xf0], MOV_GS_RAX]).unwrap();
+    assert_eq!(p.stack_effects(), [0, 0]);
+    assert_eq!(p.realign, None);
+}

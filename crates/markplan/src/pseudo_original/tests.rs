@@ -254,6 +254,33 @@ fn verify_rejects_every_single_byte_change() {
     }
 }
 
+/// A copy that lost exactly one prefix (its byte replaced by an empty REX,
+/// which changes nothing else) is rejected: each prefix is compared on its
+/// own.
+#[test]
+fn verify_rejects_a_copy_that_lost_one_prefix() {
+    let shapes: [(Vec<u8>, &[u8]); 3] = [
+        // lock incl 0x8(%rdi,%rsi,4)
+        (function(&[&[0x85, 0xff], &[0xf0, 0xff, 0x44, 0xb7, 0x08]]), &[0xf0, 0xff, 0x44]),
+        // rep stosb
+        (function(&[&[0xf3, 0xaa], &[0xb8, 0x01, 0x00, 0x00, 0x00]]), &[0xf3, 0xaa]),
+        // repne scasb
+        (function(&[&[0xf2, 0xae], &[0xb8, 0x01, 0x00, 0x00, 0x00]]), &[0xf2, 0xae]),
+    ];
+    for (code, prefixed) in &shapes {
+        let p = planned(code);
+        let po = build(&p, code, ADDR, P_ADDR, false).unwrap();
+        let at = po.bytes.windows(prefixed.len()).position(|w| w == *prefixed).unwrap();
+        let mut bad = PseudoOriginal { bytes: po.bytes.clone(), entries: po.entries.clone() };
+        bad.bytes[at] = 0x40;
+        assert_eq!(
+            verify(&p, code, P_ADDR, false, &bad).map_err(|m| m.what),
+            Err("prefixes differ"),
+            "{prefixed:02x?}"
+        );
+    }
+}
+
 #[test]
 fn a_mismatch_says_which_instruction_and_what() {
     let m = Mismatch { index: 2, what: "mnemonic differs" };
