@@ -223,10 +223,16 @@ void markpatch_scope_unregister(void);
 #define MARKPATCH_QUOTA_ALLOW	0
 #define MARKPATCH_QUOTA_SHORTEN	1
 #define MARKPATCH_QUOTA_REFUSE	2
-int markpatch_quota_write(u64 limit, u64 usage, u64 charge, u64 pos, u64 count, u64 *n);
-bool markpatch_quota_may_grow(u64 limit, u64 usage, u64 extra);
+u64 markpatch_quota_grant(u64 limit, u64 charged, u64 want, u64 unit);
+u64 markpatch_quota_growth(u64 size, u64 pos, u64 count);
+int markpatch_quota_write(u64 size, u64 pos, u64 count, u64 granted, u64 *n);
+u64 markpatch_quota_recharge(u64 used, u64 before, u64 after);
+u64 markpatch_quota_sum_distinct(u64 *pairs, size_t n);
 bool markpatch_quota_statfs(u64 limit, u64 usage, u64 bsize, u64 *blocks, u64 *free);
 int markpatch_quota_parse(const char *buf, size_t len, u32 *uid, u64 *bytes, char *mnt, size_t mnt_len);
+
+/* src/ksys/symbol.rs: whether kallsyms has a function of that name. */
+bool markpatch_kernel_has(const char *name);
 
 #endif /* __ASSEMBLY__ */
 #endif

@@ -161,3 +161,14 @@ impl SymbolName {
         CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(kernel::c_str!(""))
     }
 }
+
+/// Whether kallsyms has `name` as a function in live text (the quota's
+/// `quota_hooks` file lists only the functions this kernel has).
+#[no_mangle]
+extern "C" fn markpatch_kernel_has(name: *const kernel::ffi::c_char) -> bool {
+    // SAFETY: the C side passes a NUL-terminated string that outlives the call.
+    let name = unsafe { CStr::from_char_ptr(name) };
+    find(name).is_ok()
+}
+
+crate::bindings::same_signature!(bindings::markpatch_kernel_has, markpatch_kernel_has);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The decisions of the quota hooks (quota.c), made by markplan::quota,
+//! The decisions of the quota hooks (quota_hooks.c, quota_scan.c), made by markplan::quota,
 //! exported to C.
 
 use kernel::ffi::c_char;
@@ -12,14 +12,26 @@ const ALLOW: i32 = bindings::MARKPATCH_QUOTA_ALLOW as i32;
 const SHORTEN: i32 = bindings::MARKPATCH_QUOTA_SHORTEN as i32;
 const REFUSE: i32 = bindings::MARKPATCH_QUOTA_REFUSE as i32;
 
-/// A write of `count` bytes at `pos` (see [`quota::write`]); for SHORTEN,
-/// `*n` is how many bytes may be written.
+/// How much of `want` may be granted (see [`quota::grant`]).
 #[no_mangle]
-extern "C" fn markpatch_quota_write(limit: u64, usage: u64, charge: u64, pos: u64, count: u64, n: *mut u64) -> i32 {
-    match quota::write(limit, usage, charge, pos, count) {
+extern "C" fn markpatch_quota_grant(limit: u64, charged: u64, want: u64, unit: u64) -> u64 {
+    quota::grant(limit, charged, want, unit)
+}
+
+#[no_mangle]
+extern "C" fn markpatch_quota_growth(size: u64, pos: u64, count: u64) -> u64 {
+    quota::growth(size, pos, count)
+}
+
+/// A write of `count` bytes at `pos` to a file of `size` bytes granted
+/// `granted` bytes of growth (see [`quota::write`]); for SHORTEN, `*n` is
+/// how many bytes may be written.
+#[no_mangle]
+extern "C" fn markpatch_quota_write(size: u64, pos: u64, count: u64, granted: u64, n: *mut u64) -> i32 {
+    match quota::write(size, pos, count, granted) {
         WriteVerdict::Allow => ALLOW,
         WriteVerdict::Shorten(m) => {
-            // SAFETY: quota.c passes a pointer to its own u64.
+            // SAFETY: quota_hooks.c passes a pointer to its own u64.
             unsafe { *n = m };
             SHORTEN
         }
@@ -28,8 +40,20 @@ extern "C" fn markpatch_quota_write(limit: u64, usage: u64, charge: u64, pos: u6
 }
 
 #[no_mangle]
-extern "C" fn markpatch_quota_may_grow(limit: u64, usage: u64, extra: u64) -> bool {
-    quota::may_grow(limit, usage, extra)
+extern "C" fn markpatch_quota_recharge(used: u64, before: u64, after: u64) -> u64 {
+    quota::recharge(used, before, after)
+}
+
+/// The sum of the charges of distinct inodes in `n` (inode number, charge)
+/// pairs (see [`quota::sum_distinct`]); sorts them.
+#[no_mangle]
+extern "C" fn markpatch_quota_sum_distinct(pairs: *mut u64, n: usize) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: quota_scan.c passes `n` pairs of u64 it owns, 8-byte aligned.
+    let pairs = unsafe { core::slice::from_raw_parts_mut(pairs.cast::<[u64; 2]>(), n) };
+    quota::sum_distinct(pairs)
 }
 
 /// The limit and what is left of it in blocks of `bsize`; false when
@@ -76,6 +100,9 @@ extern "C" fn markpatch_quota_parse(
 }
 
 same_signature!(bindings::markpatch_quota_write, markpatch_quota_write);
-same_signature!(bindings::markpatch_quota_may_grow, markpatch_quota_may_grow);
+same_signature!(bindings::markpatch_quota_grant, markpatch_quota_grant);
+same_signature!(bindings::markpatch_quota_growth, markpatch_quota_growth);
+same_signature!(bindings::markpatch_quota_recharge, markpatch_quota_recharge);
+same_signature!(bindings::markpatch_quota_sum_distinct, markpatch_quota_sum_distinct);
 same_signature!(bindings::markpatch_quota_statfs, markpatch_quota_statfs);
 same_signature!(bindings::markpatch_quota_parse, markpatch_quota_parse);

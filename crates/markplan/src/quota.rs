@@ -1,12 +1,18 @@
 //! The disk quota that markpatch's `quota_*` hooks add to file systems that
 //! have none (the patent's first scenario): the decisions, on plain numbers.
+//! The kernel side (src/scenarios/quota.c) keeps one record per limited
+//! (file system, user) and calls these under the record's lock.
 //!
-//! A user's usage on a file system is the sum, over the regular files the
-//! user owns there, of each file's charge: the larger of its size and its
-//! allocated bytes (so a sparse file is charged its size, and blocks
-//! preallocated beyond the end with `fallocate --keep-size` count too).
-//! Writes that would take the usage past the limit are cut short at the
-//! limit, and fail with EDQUOT when nothing fits, as a real quota does.
+//! A user's usage on a file system is what the user's inodes are charged:
+//! on file systems that count allocated blocks (ext2, tmpfs) their allocated
+//! bytes, as a real quota counts them; on ramfs, which counts none, the
+//! sizes of the user's regular files. It is computed once when a limit is
+//! set, then kept up to date by the hooks on every change.
+//!
+//! Enforcement is exact under any concurrency: what a write or an
+//! allocation may take is granted against `charged`, the usage plus what
+//! writes in flight have been granted and not yet settled, so the sum of
+//! everything granted never passes the limit.
 
 /// A write of `count` bytes at `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,18 +25,33 @@ pub enum WriteVerdict {
     Refuse,
 }
 
-/// What a write of `count` bytes at `pos` to a file charged `charge` bytes
-/// (the larger of its size and its allocation) may do, for a user with
-/// `limit` bytes and `usage` bytes in use (this file included). Writing
-/// inside the charged bytes costs nothing; only the growth past them counts.
-pub fn write(limit: u64, usage: u64, charge: u64, pos: u64, count: u64) -> WriteVerdict {
-    let end = pos.saturating_add(count);
-    if end <= charge {
-        return WriteVerdict::Allow;
+/// How much of `want` bytes a user with `limit` bytes, of which `charged`
+/// are used or granted, may take now: all of `want` when it fits,
+/// otherwise as many whole `unit`s as fit (0: EDQUOT). A `unit` of `want`
+/// makes it all or nothing; a `unit` of 0 is all or nothing too.
+pub fn grant(limit: u64, charged: u64, want: u64, unit: u64) -> u64 {
+    let room = limit.saturating_sub(charged);
+    if want <= room {
+        want
+    } else if unit == 0 {
+        0
+    } else {
+        room - room % unit
     }
-    let room = limit.saturating_sub(usage);
-    // The file may grow to charge + room.
-    let max_end = charge.saturating_add(room);
+}
+
+/// How far a write of `count` bytes at `pos` takes a file of `size` bytes
+/// past its end (a hole before `pos` included): what it asks of a quota
+/// that charges sizes.
+pub fn growth(size: u64, pos: u64, count: u64) -> u64 {
+    pos.saturating_add(count).saturating_sub(size)
+}
+
+/// What a write of `count` bytes at `pos` to a file of `size` bytes may do
+/// when `granted` bytes of growth past `size` were granted to it.
+pub fn write(size: u64, pos: u64, count: u64, granted: u64) -> WriteVerdict {
+    let end = pos.saturating_add(count);
+    let max_end = size.saturating_add(granted);
     if end <= max_end {
         WriteVerdict::Allow
     } else if pos < max_end {
@@ -40,10 +61,30 @@ pub fn write(limit: u64, usage: u64, charge: u64, pos: u64, count: u64) -> Write
     }
 }
 
-/// Whether a file may be charged `extra` more bytes (a truncate that
-/// extends it, a fallocate). Growing by nothing is always allowed.
-pub fn may_grow(limit: u64, usage: u64, extra: u64) -> bool {
-    extra == 0 || usage.saturating_add(extra) <= limit
+/// `used` once an inode's charge went from `before` to `after`. Never below
+/// 0: what the scan at set time did not count is not taken from the rest.
+pub fn recharge(used: u64, before: u64, after: u64) -> u64 {
+    if after >= before {
+        used.saturating_add(after - before)
+    } else {
+        used.saturating_sub(before - after)
+    }
+}
+
+/// The sum of the charges of distinct inodes, given as [inode number,
+/// charge] pairs in which an inode with several names (hard links) appears
+/// once per name. Sorts `entries`.
+pub fn sum_distinct(entries: &mut [[u64; 2]]) -> u64 {
+    entries.sort_unstable();
+    let mut total = 0u64;
+    let mut last = None;
+    for &[ino, charge] in entries.iter() {
+        if last != Some(ino) {
+            total = total.saturating_add(charge);
+            last = Some(ino);
+        }
+    }
+    total
 }
 
 /// What `df` shows a limited user, in blocks of `bsize`: the limit as the
@@ -90,36 +131,62 @@ mod tests {
     const K: u64 = 1024;
 
     #[test]
-    fn writes_up_to_the_limit_then_short_then_edquot() {
-        // 100 KiB limit, 60 KiB used, of which this file's 10 KiB.
-        assert_eq!(write(100 * K, 60 * K, 10 * K, 10 * K, 40 * K), WriteVerdict::Allow);
-        assert_eq!(write(100 * K, 60 * K, 10 * K, 10 * K, 41 * K), WriteVerdict::Shorten(40 * K));
-        // Appending at the end once full: nothing fits.
-        assert_eq!(write(100 * K, 100 * K, 50 * K, 50 * K, 1), WriteVerdict::Refuse);
-        // A write far past the end: the hole counts, so it is refused.
-        assert_eq!(write(100 * K, 60 * K, 10 * K, 200 * K, 1), WriteVerdict::Refuse);
+    fn grants_all_that_fits_then_whole_units_then_nothing() {
+        // 100 KiB limit, 60 KiB charged.
+        assert_eq!(grant(100 * K, 60 * K, 40 * K, 4 * K), 40 * K);
+        assert_eq!(grant(100 * K, 60 * K, 41 * K, 1), 40 * K);
+        // Blocks of 4 KiB: 40 KiB of room is 10 of them, 42 KiB asked.
+        assert_eq!(grant(100 * K, 58 * K, 48 * K, 4 * K), 40 * K);
+        // All or nothing.
+        assert_eq!(grant(100 * K, 60 * K, 41 * K, 41 * K), 0);
+        assert_eq!(grant(100 * K, 60 * K, 41 * K, 0), 0);
+        assert_eq!(grant(100 * K, 60 * K, 40 * K, 0), 40 * K);
+        // Full, or over already.
+        assert_eq!(grant(100 * K, 100 * K, 1, 1), 0);
+        assert_eq!(grant(100 * K, 150 * K, 1, 1), 0);
+        // Asking nothing is always granted.
+        assert_eq!(grant(0, 150 * K, 0, 1), 0);
     }
 
     #[test]
-    fn overwriting_inside_the_file_is_free_even_when_full() {
-        assert_eq!(write(100 * K, 100 * K, 50 * K, 0, 50 * K), WriteVerdict::Allow);
-        assert_eq!(write(100 * K, 120 * K, 50 * K, 10 * K, 5), WriteVerdict::Allow);
+    fn a_write_may_end_where_its_grant_ends() {
+        // A 10 KiB file, a 40 KiB write at its end.
+        assert_eq!(growth(10 * K, 10 * K, 40 * K), 40 * K);
+        assert_eq!(write(10 * K, 10 * K, 40 * K, 40 * K), WriteVerdict::Allow);
+        assert_eq!(write(10 * K, 10 * K, 40 * K, 30 * K), WriteVerdict::Shorten(30 * K));
+        assert_eq!(write(10 * K, 10 * K, 40 * K, 0), WriteVerdict::Refuse);
+        // Inside the file it costs nothing.
+        assert_eq!(growth(10 * K, 0, 10 * K), 0);
+        assert_eq!(write(10 * K, 0, 10 * K, 0), WriteVerdict::Allow);
+        // Past the end, the hole counts.
+        assert_eq!(growth(10 * K, 20 * K, 1), 10 * K + 1);
+        assert_eq!(write(10 * K, 20 * K, 1, 10 * K), WriteVerdict::Refuse);
+        // Across the end: the part inside is free.
+        assert_eq!(growth(10 * K, 5 * K, 10 * K), 5 * K);
+        assert_eq!(write(10 * K, 5 * K, 10 * K, 2 * K), WriteVerdict::Shorten(7 * K));
     }
 
     #[test]
-    fn over_the_limit_already_nothing_grows() {
-        assert_eq!(write(100, 150, 10, 10, 1), WriteVerdict::Refuse);
-        assert!(!may_grow(100, 150, 1));
-        assert!(may_grow(100, 99, 1));
-        assert!(!may_grow(100, 99, 2));
-        assert!(may_grow(100, 150, 0));
+    fn recharge_moves_usage_and_stops_at_zero() {
+        assert_eq!(recharge(100, 10, 30), 120);
+        assert_eq!(recharge(100, 30, 10), 80);
+        assert_eq!(recharge(10, 30, 0), 0);
+        assert_eq!(recharge(u64::MAX, 0, 5), u64::MAX);
+    }
+
+    #[test]
+    fn hard_links_count_once() {
+        let mut e = [[7, 100], [3, 50], [7, 100], [9, 1], [3, 50], [7, 100]];
+        assert_eq!(sum_distinct(&mut e), 151);
+        assert_eq!(sum_distinct(&mut []), 0);
     }
 
     #[test]
     fn no_overflow_at_the_edges() {
-        assert_eq!(write(u64::MAX, 0, 0, u64::MAX, u64::MAX), WriteVerdict::Allow);
-        assert_eq!(write(0, 0, 0, u64::MAX, 1), WriteVerdict::Refuse);
-        assert!(!may_grow(10, u64::MAX, 1));
+        assert_eq!(grant(u64::MAX, 0, u64::MAX, 1), u64::MAX);
+        assert_eq!(growth(0, u64::MAX, u64::MAX), u64::MAX);
+        assert_eq!(write(0, u64::MAX, 1, 0), WriteVerdict::Refuse);
+        assert_eq!(write(u64::MAX, 0, u64::MAX, 1), WriteVerdict::Allow);
     }
 
     #[test]

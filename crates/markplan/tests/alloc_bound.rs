@@ -188,7 +188,7 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
         let _ = markplan::input::parse_install(b"vfs_statfs fail=-5\n");
         let _ = markplan::input::parse_hook("count");
         let _ = markplan::quota::parse_limit(b"1000 1048576 /mnt\n");
-        let _ = markplan::quota::write(1 << 20, 1 << 19, 4096, 0, 4096);
+        let _ = markplan::quota::grant(1 << 20, 1 << 19, 4096, 4096);
     });
     assert_eq!(bytes, 0, "parsing allocated");
     eprintln!(

@@ -14,6 +14,11 @@
  *   fallocate-keep  fallocate(2) FALLOC_FL_KEEP_SIZE
  *   copy       copy_file_range(2) LEN bytes from SRC (offset 0) to OFFSET
  *   truncate   ftruncate(2) to OFFSET
+ *   fill       write(2) LEN bytes at a time at the end of FILE until a write
+ *              fails or is short: prints "full N errno E NAME" (N bytes in
+ *              all; a short write then a failed one, as dd sees it)
+ *   dwrite     pwrite(2) LEN bytes at OFFSET with O_DIRECT (LEN and OFFSET
+ *              multiples of the block size), from an aligned buffer
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,13 +64,38 @@ int main(int argc, char **argv)
 	op = argv[1];
 	off = atoll(argv[3]);
 	len = atoll(argv[4]);
-	buf = malloc(len > 0 ? len : 1);
+	if (posix_memalign((void **)&buf, 4096, len > 0 ? len : 1))
+		return report(-1);
 	memset(buf, 0x5a, len > 0 ? len : 1);
-	fd = open(argv[2], O_RDWR | O_CREAT | (strcmp(op, "write") ? 0 : O_APPEND), 0644);
+	if (!strcmp(op, "dwrite")) {
+		fd = open(argv[2], O_RDWR | O_CREAT | O_DIRECT, 0644);
+		if (fd < 0)
+			return report(-1);
+		return report(pwrite(fd, buf, len, off));
+	}
+	fd = open(argv[2], O_RDWR | O_CREAT | (strcmp(op, "write") && strcmp(op, "fill") ? 0 : O_APPEND), 0644);
 	if (fd < 0)
 		return report(-1);
 	if (!strcmp(op, "write"))
 		return report(write(fd, buf, len));
+	if (!strcmp(op, "fill")) {
+		long long total = 0, n;
+
+		if (len <= 0)
+			return 2;
+		for (;;) {
+			n = write(fd, buf, len);
+			if (n < 0)
+				break;
+			total += n;
+			if (n == 0) {
+				errno = 0;
+				break;
+			}
+		}
+		printf("full %lld errno %d %s\n", total, errno, errno ? strerrorname_np(errno) : "none");
+		return 0;
+	}
 	if (!strcmp(op, "pwrite"))
 		return report(pwrite(fd, buf, len, off));
 	if (!strcmp(op, "writev")) {

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The quota's filter hooks: they keep each limited user's usage as the file
+ * system changes it, and refuse what would take it past the limit. Every
+ * hook first reads markpatch_quota_active, so that a kernel with no limit
+ * pays one load per call; with limits, one pass over the table (no lock).
+ *
+ * Charged by allocated bytes (ext2, tmpfs), as a real quota is:
+ *   quota_add_bytes    inode_add_bytes()  every block a file system with
+ *   quota_sub_bytes    inode_sub_bytes()  no quota allocates or frees
+ *                                         passes here: usage follows it
+ *   quota_alloc_ext2   ext2_new_blocks()  where ext2 and tmpfs ask their
+ *   quota_alloc_shmem  shmem_inode_acct_blocks()   quota for blocks: an
+ *                      allocation past the limit gets EDQUOT (ext2 is given
+ *                      fewer blocks when some fit); one allocation of a
+ *                      user at a time, so that the check and the charge
+ *                      (inode_add_bytes, inside) are one step
+ * Charged by size (ramfs):
+ *   quota_write        generic_perform_write()  a write is granted the
+ *                      growth that fits before it copies (cut short at the
+ *                      limit, EDQUOT when nothing fits) and settles after
+ *   quota_evict        evict()            a deleted file gives its size back
+ * Both:
+ *   quota_setattr      notify_change()    truncate (by size: the growth is
+ *                      granted first) and chown (the charge moves)
+ *   quota_statfs       vfs_statfs()       df run by a limited user shows
+ *                      the limit as the size and what is left as free
+ *
+ * As with a real quota, a process with CAP_SYS_RESOURCE (root) is not held
+ * to limits (what it writes is still charged to the file's owner), nor is
+ * the kernel's own writeback.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/uio.h>
+#include <linux/statfs.h>
+#include <linux/capability.h>
+#include <linux/mnt_idmapping.h>
+#include <linux/sysfs.h>
+
+#include "quota.h"
+
+#define ARGS(c) (c)->args[0], (c)->args[1], (c)->args[2], (c)->args[3], (c)->args[4], (c)->args[5]
+
+static bool exempt(void)
+{
+	return capable(CAP_SYS_RESOURCE);
+}
+
+/*
+ * A block allocation of @want bytes for @inode, in units of @unit: with a
+ * limit to keep, calls @alloc(@c, @granted) with what may be allocated (0:
+ * nothing fits) under the user's allocation lock and returns what it
+ * returned; without one, the original function.
+ */
+static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u64 want, u64 unit,
+			 u64 (*alloc)(const struct markpatch_call *c, u64 granted))
+{
+	struct quota_limit *l;
+	u64 granted, ret;
+
+	if (!atomic_read(&markpatch_quota_active) || !want)
+		return c->original(ARGS(c));
+	l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+	if (l && (l->charge != QUOTA_BLOCKS || exempt())) {
+		markpatch_quota_put(l);
+		l = NULL;
+	}
+	if (!l)
+		return c->original(ARGS(c));
+	mutex_lock(&l->alloc_lock);
+	spin_lock(&l->lock);
+	granted = markpatch_quota_grant(l->bytes, l->used, want, unit);
+	spin_unlock(&l->lock);
+	ret = alloc(c, granted);
+	mutex_unlock(&l->alloc_lock);
+	markpatch_quota_put(l);
+	return ret;
+}
+
+/* ext2_fsblk_t ext2_new_blocks(struct inode *inode, ext2_fsblk_t goal,
+ *				unsigned long *count, int *errp, unsigned int flags) */
+static u64 ext2_alloc(const struct markpatch_call *c, u64 granted)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+	unsigned long *count = (unsigned long *)c->args[2];
+	int *errp = (int *)c->args[3];
+
+	if (!granted) {
+		*errp = -EDQUOT;
+		return 0;
+	}
+	*count = granted >> inode->i_blkbits;
+	return c->original(ARGS(c));
+}
+
+static u64 quota_alloc_ext2(const struct markpatch_call *c)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+	unsigned long *count = (unsigned long *)c->args[2];
+
+	return alloc_checked(c, inode, (u64)*count << inode->i_blkbits, i_blocksize(inode), ext2_alloc);
+}
+
+/* int shmem_inode_acct_blocks(struct inode *inode, long pages) */
+static u64 shmem_alloc(const struct markpatch_call *c, u64 granted)
+{
+	return granted ? c->original(ARGS(c)) : (u64)-EDQUOT;
+}
+
+static u64 quota_alloc_shmem(const struct markpatch_call *c)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+	long pages = (long)c->args[1];
+
+	if (pages <= 0)
+		return c->original(ARGS(c));
+	/* All of it or nothing: shmem asks for one folio's pages. */
+	return alloc_checked(c, inode, (u64)pages << PAGE_SHIFT, (u64)pages << PAGE_SHIFT, shmem_alloc);
+}
+
+/* void inode_add_bytes(struct inode *inode, loff_t bytes), and _sub_. */
+static void account(struct inode *inode, u64 before, u64 after)
+{
+	struct quota_limit *l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+
+	if (!l)
+		return;
+	if (l->charge == QUOTA_BLOCKS)
+		markpatch_quota_add(l, before, after);
+	markpatch_quota_put(l);
+}
+
+static u64 quota_add_bytes(const struct markpatch_call *c)
+{
+	u64 ret = c->original(ARGS(c));
+	s64 bytes = (s64)c->args[1];
+
+	if (atomic_read(&markpatch_quota_active) && bytes > 0)
+		account((struct inode *)c->args[0], 0, bytes);
+	return ret;
+}
+
+static u64 quota_sub_bytes(const struct markpatch_call *c)
+{
+	u64 ret = c->original(ARGS(c));
+	s64 bytes = (s64)c->args[1];
+
+	if (atomic_read(&markpatch_quota_active) && bytes > 0)
+		account((struct inode *)c->args[0], bytes, 0);
+	return ret;
+}
+
+/* Grants @want bytes of growth on @l (0 when exempt: nothing to settle).
+ * Returns what was granted, or U64_MAX for an exempt caller. */
+static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
+{
+	u64 granted;
+
+	if (exempt())
+		return U64_MAX;
+	spin_lock(&l->lock);
+	granted = markpatch_quota_grant(l->bytes, l->used + l->granted, want, unit);
+	l->granted += granted;
+	spin_unlock(&l->lock);
+	return granted;
+}
+
+/* Settles a grant: the inode went from @before to @after bytes. */
+static void settle(struct quota_limit *l, u64 granted, u64 before, u64 after)
+{
+	spin_lock(&l->lock);
+	if (granted != U64_MAX)
+		l->granted -= granted;
+	l->used = markpatch_quota_recharge(l->used, before, after);
+	spin_unlock(&l->lock);
+}
+
+/* ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i) */
+static u64 quota_write(const struct markpatch_call *c)
+{
+	struct kiocb *iocb = (struct kiocb *)c->args[0];
+	struct iov_iter *iter = (struct iov_iter *)c->args[1];
+	struct inode *inode = file_inode(iocb->ki_filp);
+	u64 size, count, granted, n, ret;
+	struct quota_limit *l;
+
+	if (!atomic_read(&markpatch_quota_active) || !S_ISREG(inode->i_mode))
+		return c->original(ARGS(c));
+	l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+	if (l && l->charge != QUOTA_SIZE) {
+		markpatch_quota_put(l);
+		l = NULL;
+	}
+	if (!l)
+		return c->original(ARGS(c));
+	/* The caller holds the inode lock: the size is the writes' to change. */
+	size = i_size_read(inode);
+	count = iov_iter_count(iter);
+	granted = grant_growth(l, markpatch_quota_growth(size, iocb->ki_pos, count), 1);
+	switch (granted == U64_MAX ? MARKPATCH_QUOTA_ALLOW :
+		markpatch_quota_write(size, iocb->ki_pos, count, granted, &n)) {
+	case MARKPATCH_QUOTA_ALLOW:
+		ret = c->original(ARGS(c));
+		break;
+	case MARKPATCH_QUOTA_SHORTEN:
+		iov_iter_truncate(iter, n);
+		ret = c->original(ARGS(c));
+		iov_iter_reexpand(iter, iov_iter_count(iter) + (count - n));
+		break;
+	default:
+		ret = (u64)-EDQUOT;
+	}
+	settle(l, granted, size, i_size_read(inode));
+	markpatch_quota_put(l);
+	return ret;
+}
+
+/* void evict(struct inode *inode) */
+static u64 quota_evict(const struct markpatch_call *c)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+
+	if (atomic_read(&markpatch_quota_active) && !inode->i_nlink && S_ISREG(inode->i_mode) &&
+	    !is_bad_inode(inode)) {
+		struct quota_limit *l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+
+		if (l && l->charge == QUOTA_SIZE)
+			markpatch_quota_add(l, i_size_read(inode), 0);
+		if (l)
+			markpatch_quota_put(l);
+	}
+	return c->original(ARGS(c));
+}
+
+/* Takes the allocation locks of @a and @b (either may be NULL) in address
+ * order, so that two chowns in opposite directions cannot deadlock. */
+static void lock_pair(struct quota_limit *a, struct quota_limit *b, bool lock)
+{
+	struct quota_limit *first = a < b ? a : b, *second = a < b ? b : a;
+
+	if (lock) {
+		if (first)
+			mutex_lock(&first->alloc_lock);
+		if (second && second != first)
+			mutex_lock(&second->alloc_lock);
+	} else {
+		if (second && second != first)
+			mutex_unlock(&second->alloc_lock);
+		if (first)
+			mutex_unlock(&first->alloc_lock);
+	}
+}
+
+/* int notify_change(struct mnt_idmap *idmap, struct dentry *dentry,
+ *		     struct iattr *attr, struct inode **delegated_inode) */
+static u64 quota_setattr(const struct markpatch_call *c)
+{
+	struct mnt_idmap *idmap = (struct mnt_idmap *)c->args[0];
+	struct dentry *dentry = (struct dentry *)c->args[1];
+	struct iattr *attr = (struct iattr *)c->args[2];
+	struct inode *inode = d_inode(dentry);
+	struct quota_limit *from, *to = NULL;
+	u64 before, after, granted = U64_MAX, ret;
+	bool chown = false, truncate, held = false;
+	enum quota_charge charge;
+	kuid_t uid;
+
+	if (!atomic_read(&markpatch_quota_active) || !inode || !(attr->ia_valid & (ATTR_SIZE | ATTR_UID)))
+		return c->original(ARGS(c));
+	from = markpatch_quota_get(inode->i_sb, inode->i_uid);
+	if (attr->ia_valid & ATTR_UID) {
+		uid = from_vfsuid(idmap, i_user_ns(inode), attr->ia_vfsuid);
+		chown = !uid_eq(uid, inode->i_uid);
+		if (chown)
+			to = markpatch_quota_get(inode->i_sb, uid);
+	}
+	if (!from && !to)
+		return c->original(ARGS(c));
+	charge = (from ? from : to)->charge;
+	truncate = (attr->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode) && charge == QUOTA_SIZE;
+	/* A size limit grants a truncate's growth first, all or nothing. */
+	if (truncate && from && !chown) {
+		u64 size = i_size_read(inode), want = markpatch_quota_growth(size, attr->ia_size, 0);
+
+		granted = grant_growth(from, want, want);
+		if (granted != U64_MAX && granted < want) {
+			settle(from, granted, 0, 0);
+			ret = (u64)-EDQUOT;
+			goto out;
+		}
+	}
+	/* A chown of blocks holds both users' allocations off, so that none
+	 * lands between the charge moving and the owner changing. Not with a
+	 * size change in the same call: truncating waits on folio locks that
+	 * an allocation waiting for these locks may hold. */
+	if (chown && charge == QUOTA_BLOCKS && !(attr->ia_valid & ATTR_SIZE)) {
+		lock_pair(from, to, true);
+		held = true;
+	}
+	before = markpatch_quota_charge_of(charge, inode);
+	ret = c->original(ARGS(c));
+	after = markpatch_quota_charge_of(charge, inode);
+	if (chown && !ret) {
+		/* Blocks freed by the call were taken from @from as they went. */
+		if (from)
+			markpatch_quota_add(from, charge == QUOTA_BLOCKS ? after : before, 0);
+		if (to)
+			markpatch_quota_add(to, 0, after);
+	} else if (truncate && from && !chown) {
+		settle(from, granted, before, ret ? before : after);
+	}
+	if (held)
+		lock_pair(from, to, false);
+out:
+	if (from)
+		markpatch_quota_put(from);
+	if (to)
+		markpatch_quota_put(to);
+	return ret;
+}
+
+/* int vfs_statfs(const struct path *path, struct kstatfs *buf) */
+static u64 quota_statfs(const struct markpatch_call *c)
+{
+	const struct path *path = (const struct path *)c->args[0];
+	struct kstatfs *buf = (struct kstatfs *)c->args[1];
+	u64 ret = c->original(ARGS(c)), limit, used, blocks, free;
+	struct quota_limit *l;
+
+	if (ret || !atomic_read(&markpatch_quota_active))
+		return ret;
+	l = markpatch_quota_get(path->dentry->d_sb, current_fsuid());
+	if (l) {
+		spin_lock(&l->lock);
+		limit = l->bytes;
+		used = l->used;
+		spin_unlock(&l->lock);
+		if (markpatch_quota_statfs(limit, used, buf->f_bsize, &blocks, &free)) {
+			buf->f_blocks = blocks;
+			buf->f_bfree = free;
+			buf->f_bavail = free;
+		}
+		markpatch_quota_put(l);
+	}
+	return ret;
+}
+
+static const struct {
+	const char *function;
+	const char *name;
+	markpatch_filter_fn fn;
+} hooks[] = {
+	{ "inode_add_bytes", "quota_add_bytes", quota_add_bytes },
+	{ "inode_sub_bytes", "quota_sub_bytes", quota_sub_bytes },
+	{ "ext2_new_blocks", "quota_alloc_ext2", quota_alloc_ext2 },
+	{ "shmem_inode_acct_blocks", "quota_alloc_shmem", quota_alloc_shmem },
+	{ "generic_perform_write", "quota_write", quota_write },
+	{ "evict", "quota_evict", quota_evict },
+	{ "notify_change", "quota_setattr", quota_setattr },
+	{ "vfs_statfs", "quota_statfs", quota_statfs },
+};
+
+int markpatch_quota_hooks_register(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		ret = markpatch_rust_register_hook(hooks[i].name, hooks[i].fn, NULL, NULL);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The quota_hooks file: the pairs whose function this kernel has. */
+ssize_t markpatch_quota_hooks_show(char *buf)
+{
+	ssize_t len = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(hooks); i++)
+		if (markpatch_kernel_has(hooks[i].function))
+			len += sysfs_emit_at(buf, len, "%s %s\n", hooks[i].function, hooks[i].name);
+	return len;
+}
