@@ -227,9 +227,17 @@ u64 markpatch_quota_grant(u64 limit, u64 charged, u64 want, u64 unit);
 u64 markpatch_quota_growth(u64 size, u64 pos, u64 count);
 int markpatch_quota_write(u64 size, u64 pos, u64 count, u64 granted, u64 *n);
 u64 markpatch_quota_recharge(u64 used, u64 before, u64 after);
-u64 markpatch_quota_sum_distinct(u64 *pairs, size_t n);
+u64 markpatch_quota_sum_distinct(u64 *pairs, size_t n, u64 *count);
+u64 markpatch_quota_ceiling(u64 hard, u64 soft, u64 grace_ends, u64 now);
+u64 markpatch_quota_grace_ends(u64 soft, u64 charged, u64 ends, u64 now, u64 grace);
 bool markpatch_quota_statfs(u64 limit, u64 usage, u64 bsize, u64 *blocks, u64 *free);
-int markpatch_quota_parse(const char *buf, size_t len, u32 *uid, u64 *bytes, char *mnt, size_t mnt_len);
+/* A `quota` write (markplan::quota::Limit, less the mount point). */
+struct markpatch_quota_line {
+	u32 uid;
+	u64 bytes, soft, inodes, isoft, grace, igrace;
+};
+int markpatch_quota_parse(const char *buf, size_t len, struct markpatch_quota_line *line, char *mnt,
+			  size_t mnt_len);
 
 /* src/ksys/symbol.rs: whether kallsyms has a function of that name. */
 bool markpatch_kernel_has(const char *name);

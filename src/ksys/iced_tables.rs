@@ -21,14 +21,15 @@ use markplan::ICED_TABLES_BLOCK;
 
 use crate::bindings;
 
-/// The block the tables are built in; dropping it frees them (`block`).
+/// The block the tables are built in; dropping it frees them (`_block`,
+/// held only to be dropped).
 ///
 /// # Invariants
-/// Every table iced-x86 built lies in `block` (or, past its end, in
+/// Every table iced-x86 built lies in `_block` (or, past its end, in
 /// kmalloc memory counted as spilled); nothing uses the tables after this
 /// is dropped (the module holds it last).
 pub(crate) struct IcedTables {
-    block: VVec<u8>,
+    _block: VVec<u8>,
 }
 
 /// The block's address and length, for the build on the fresh stack.
@@ -70,7 +71,7 @@ impl IcedTables {
             // those bytes when it unloads.
             pr_warn!("iced-x86 tables: {} bytes did not fit their block and stay after unload\n", spilled);
         }
-        Ok(IcedTables { block })
+        Ok(IcedTables { _block: block })
     }
 
     /// Bytes of the block the tables use.

@@ -9,7 +9,7 @@
 use kernel::ffi::c_ulong;
 use core::sync::atomic::Ordering;
 use markplan::marks::INT3;
-use markplan::resolve::{count_marks_with, resolve_in_frame, Decision, Position, RealignedFrame};
+use markplan::resolve::{count_marks_with, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
 
 use super::kernel_text::is_text;
 use super::live;
@@ -64,7 +64,13 @@ extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) ->
             &is_text,
         );
         let (pop, resume) = match decision {
-            Decision::Resume { pop, index } => (pop, index),
+            Decision::Resume { pop, index: resume } => {
+                let at = Position::Trap { index };
+                if let Some(rival) = rival_in_frame(&|i| word_at(s, i), s, &live.effects[..m], realigned, at, pop, &is_text) {
+                    live.count_ambiguous(s, pop, rival);
+                }
+                (pop, resume)
+            }
             // RunHook cannot come from a trap; Inconsistent: count it and
             // go on as a caller that ran the marks it has.
             _ => {

@@ -50,6 +50,10 @@ pub(crate) struct Live {
     pub(crate) traps: AtomicU64,
     /// Stacks no candidate explains (must stay 0).
     pub(crate) inconsistent: AtomicU64,
+    /// Decisions a rival candidate also explained (see [`count_ambiguous`]).
+    ///
+    /// [`count_ambiguous`]: Live::count_ambiguous
+    pub(crate) ambiguous: AtomicU64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Live, m) == usize_of(bindings::MARKPATCH_LIVE_M));
@@ -75,6 +79,7 @@ impl Live {
             partial: AtomicU64::new(0),
             traps: AtomicU64::new(0),
             inconsistent: AtomicU64::new(0),
+            ambiguous: AtomicU64::new(0),
         }
     }
 
@@ -83,6 +88,22 @@ impl Live {
     pub(crate) fn count_inconsistent(&self) {
         self.inconsistent.fetch_add(1, Ordering::Relaxed);
         INCONSISTENT_STACKS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a decision that a smaller candidate with another return slot
+    /// also explained (`markplan::resolve::rival_in_frame`), here and in
+    /// [`AMBIGUOUS_DECISIONS`]; the first few are logged with their stack.
+    pub(crate) fn count_ambiguous(&self, sp: u64, chosen: usize, rival: usize) {
+        self.ambiguous.fetch_add(1, Ordering::Relaxed);
+        if AMBIGUOUS_DECISIONS.fetch_add(1, Ordering::Relaxed) < AMBIGUOUS_LOGGED {
+            kernel::pr_warn!(
+                "resolver: ambiguous stack at {:#x} in the region at {:#x}: took {} marks, {} also fits\n",
+                sp,
+                self.insn_addr[0],
+                chosen,
+                rival
+            );
+        }
     }
 
     /// The instructions of the region.
@@ -94,6 +115,13 @@ impl Live {
 /// Stacks the resolver or the int3 handler could not explain since load,
 /// over every patch (`stats`: inconsistent_stacks; the tests require 0).
 pub(crate) static INCONSISTENT_STACKS: AtomicU64 = AtomicU64::new(0);
+
+/// Decisions since load that a rival candidate also explained, over every
+/// patch (`stats`: ambiguous_decisions): the stacks on which the residual
+/// assumption A1 (docs/design.md, "The exact guarantee") was relied on.
+pub(crate) static AMBIGUOUS_DECISIONS: AtomicU64 = AtomicU64::new(0);
+/// How many of them are logged.
+const AMBIGUOUS_LOGGED: u64 = 10;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());

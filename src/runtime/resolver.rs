@@ -9,7 +9,7 @@
 use kernel::ffi::c_ulong;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-use markplan::resolve::{count_marks_with, resolve_in_frame, Decision, Position, RealignedFrame};
+use markplan::resolve::{count_marks_with, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
 
 use super::kernel_text::is_text;
 use super::live::{self, remember_module_caller};
@@ -51,15 +51,14 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
     };
     let hook = live.hook.load(Ordering::Acquire);
     let m = live.m;
-    let decision = resolve_in_frame(
-        &|i| word_at(sp, i),
-        sp,
-        &live.effects[..m],
-        live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp }),
-        Position::Stub,
-        !hook.is_null(),
-        &is_text,
-    );
+    let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp });
+    let decision = resolve_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, !hook.is_null(), &is_text);
+    if let Decision::RunHook { pop } | Decision::Resume { pop, .. } = decision {
+        let rival = rival_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, pop, &is_text);
+        if let Some(rival) = rival {
+            live.count_ambiguous(sp, pop, rival);
+        }
+    }
     let (pop, target) = match decision {
         Decision::RunHook { pop } => {
             live.calls.fetch_add(1, Ordering::Relaxed);

@@ -6,10 +6,12 @@
  * in quota_hooks.c, the scan that computes a usage when a limit is set in
  * quota_scan.c; docs/design.md ("The disk quota") gives the model.
  *
- * /sys/kernel/markpatch/quota (root only): write "UID BYTES MOUNTPOINT" to
- * set a limit (BYTES 0 removes it); read one line per limit:
- * "UID BYTES MOUNTPOINT USED". A limit pins its mount point (unmounting
- * needs the limit removed first).
+ * /sys/kernel/markpatch/quota (root only): write "UID BYTES MOUNTPOINT
+ * [soft=BYTES] [inodes=N] [isoft=N] [grace=SECONDS] [igrace=SECONDS]" to set
+ * a limit (all limits 0 removes it); read one line per limit: "UID BYTES
+ * MOUNTPOINT USED soft=.. inodes=.. isoft=.. files=.. grace_ends=..
+ * igrace_ends=..". A limit pins its mount point (unmounting needs the
+ * limit removed first).
  * /sys/kernel/markpatch/quota_hooks: "FUNCTION HOOK" per line, the patches
  * the quota needs on this kernel.
  */
@@ -22,6 +24,7 @@
 #include <linux/kobject.h>
 #include <linux/string.h>
 #include <linux/wait_bit.h>
+#include <linux/timekeeping.h>
 
 #include "quota.h"
 
@@ -72,11 +75,69 @@ u64 markpatch_quota_charge_of(enum quota_charge charge, struct inode *inode)
 	return S_ISREG(inode->i_mode) ? i_size_read(inode) : 0;
 }
 
-/* An inode of @l's user went from being charged @before to @after. */
-void markpatch_quota_add(struct quota_limit *l, u64 before, u64 after)
+static u64 now(void)
+{
+	return ktime_get_real_seconds();
+}
+
+/* Under @l->lock: the grace periods after a change of what is charged. */
+static void regrace(struct quota_limit *l)
+{
+	l->btime = markpatch_quota_grace_ends(l->soft, l->used + l->granted, l->btime, now(), l->bgrace);
+	l->itime = markpatch_quota_grace_ends(l->isoft, l->files + l->fgranted, l->itime, now(), l->igrace);
+}
+
+u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit, bool reserve)
+{
+	u64 ceiling = markpatch_quota_ceiling(l->bytes, l->soft, l->btime, now());
+	u64 granted = markpatch_quota_grant(ceiling, l->used + l->granted, want, unit);
+
+	if (reserve) {
+		l->granted += granted;
+		regrace(l);
+	}
+	return granted;
+}
+
+void markpatch_quota_add(struct quota_limit *l, u64 ungrant, u64 before, u64 after)
 {
 	spin_lock(&l->lock);
+	l->granted -= min(ungrant, l->granted);
 	l->used = markpatch_quota_recharge(l->used, before, after);
+	regrace(l);
+	spin_unlock(&l->lock);
+}
+
+bool markpatch_quota_take_inode(struct quota_limit *l, bool exempt)
+{
+	bool ok;
+
+	spin_lock(&l->lock);
+	ok = exempt || markpatch_quota_grant(markpatch_quota_ceiling(l->inodes, l->isoft, l->itime, now()),
+					     l->files + l->fgranted, 1, 1);
+	if (ok) {
+		l->fgranted++;
+		regrace(l);
+	}
+	spin_unlock(&l->lock);
+	return ok;
+}
+
+void markpatch_quota_settle_inode(struct quota_limit *l, bool created)
+{
+	spin_lock(&l->lock);
+	l->fgranted--;
+	if (created)
+		l->files++;
+	regrace(l);
+	spin_unlock(&l->lock);
+}
+
+void markpatch_quota_count_inode(struct quota_limit *l, int delta)
+{
+	spin_lock(&l->lock);
+	l->files = markpatch_quota_recharge(l->files, delta < 0, delta > 0);
+	regrace(l);
 	spin_unlock(&l->lock);
 }
 
@@ -88,15 +149,18 @@ static ssize_t quota_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
 		struct quota_limit *l = &limits[i];
-		u64 used;
+		u64 v[8];
 
 		if (!l->sb)
 			continue;
 		spin_lock(&l->lock);
-		used = l->used;
+		v[0] = l->bytes, v[1] = l->used, v[2] = l->soft, v[3] = l->inodes;
+		v[4] = l->isoft, v[5] = l->files, v[6] = l->btime, v[7] = l->itime;
 		spin_unlock(&l->lock);
-		len += sysfs_emit_at(buf, len, "%u %llu %s %llu\n", from_kuid(&init_user_ns, l->uid),
-				     l->bytes, l->mountpoint, used);
+		len += sysfs_emit_at(buf, len,
+				     "%u %llu %s %llu soft=%llu inodes=%llu isoft=%llu files=%llu grace_ends=%llu igrace_ends=%llu\n",
+				     from_kuid(&init_user_ns, l->uid), v[0], l->mountpoint, v[1], v[2], v[3], v[4],
+				     v[5], v[6], v[7]);
 	}
 	mutex_unlock(&quota_lock);
 	return len;
@@ -117,29 +181,46 @@ static int charge_for(struct super_block *sb, enum quota_charge *charge)
 	return 0;
 }
 
+/* The limits of @line in @l. */
+static void set_limits(struct quota_limit *l, const struct markpatch_quota_line *line)
+{
+	l->bytes = line->bytes;
+	l->soft = line->soft;
+	l->inodes = line->inodes;
+	l->isoft = line->isoft;
+	l->bgrace = line->grace;
+	l->igrace = line->igrace;
+}
+
 /*
  * A new limit in @l: the usage is scanned with the file system frozen, and
  * the limit published before it thaws, so that every change after the scan
  * reaches the hooks with the limit in place and none before it is missed.
  * Called with quota_lock held.
  */
-static int quota_add_limit(struct quota_limit *l, struct path *path, kuid_t uid, u64 bytes,
-			   enum quota_charge charge, const char *mountpoint, u64 *in_use)
+static int quota_add_limit(struct quota_limit *l, struct path *path, kuid_t uid,
+			   const struct markpatch_quota_line *line, enum quota_charge charge,
+			   const char *mountpoint, u64 *in_use)
 {
 	struct super_block *sb = path->dentry->d_sb;
-	u64 used = 0;
+	u64 used = 0, files = 0;
 	int ret;
 
 	ret = freeze_super(sb, FREEZE_HOLDER_KERNEL);
 	if (ret)
 		return ret;
-	ret = markpatch_quota_scan(path, uid, charge, &used);
+	ret = markpatch_quota_scan(path, uid, charge, &used, &files);
 	if (!ret) {
 		l->uid = uid;
 		l->charge = charge;
-		l->bytes = bytes;
+		set_limits(l, line);
 		l->used = used;
 		l->granted = 0;
+		l->files = files;
+		l->fgranted = 0;
+		l->btime = 0;
+		l->itime = 0;
+		regrace(l);
 		*in_use = used;
 		l->path = *path;	/* keeps the reference */
 		strscpy(l->mountpoint, mountpoint, sizeof(l->mountpoint));
@@ -163,19 +244,23 @@ static void quota_remove_limit(struct quota_limit *l)
 static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 			   const char *in, size_t n)
 {
+	struct markpatch_quota_line line;
 	char mountpoint[256];
 	enum quota_charge charge;
 	struct path path;
 	u32 uid_raw;
 	kuid_t uid;
-	u64 bytes, used = 0;
+	u64 used = 0;
 	int i, free_slot = -1, ret;
 	const char *what;
+	bool any;
 
-	if (markpatch_quota_parse(in, n, &uid_raw, &bytes, mountpoint, sizeof(mountpoint))) {
-		pr_info("quota: expected \"UID BYTES MOUNTPOINT\"\n");
+	if (markpatch_quota_parse(in, n, &line, mountpoint, sizeof(mountpoint))) {
+		pr_info("quota: expected \"UID BYTES MOUNTPOINT [soft=BYTES] [inodes=N] [isoft=N] [grace=S] [igrace=S]\"\n");
 		return -EINVAL;
 	}
+	uid_raw = line.uid;
+	any = line.bytes || line.soft || line.inodes || line.isoft;
 	uid = make_kuid(&init_user_ns, uid_raw);
 	if (!uid_valid(uid)) {
 		pr_info("quota: invalid uid %u\n", uid_raw);
@@ -202,9 +287,10 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 			continue;
 		}
 		if (uid_eq(l->uid, uid) && l->sb == path.dentry->d_sb) {
-			if (bytes) {
+			if (any) {
 				spin_lock(&l->lock);
-				l->bytes = bytes;
+				set_limits(l, &line);
+				regrace(l);
 				spin_unlock(&l->lock);
 				what = "limit changed";
 			} else {
@@ -217,12 +303,12 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 			return n;
 		}
 	}
-	if (!bytes)
+	if (!any)
 		ret = -ENOENT;
 	else if (free_slot < 0)
 		ret = -ENOSPC;
 	else
-		ret = quota_add_limit(&limits[free_slot], &path, uid, bytes, charge, mountpoint, &used);
+		ret = quota_add_limit(&limits[free_slot], &path, uid, &line, charge, mountpoint, &used);
 	mutex_unlock(&quota_lock);
 	if (ret < 0) {
 		path_put(&path);
@@ -231,7 +317,7 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 			ret == -ENOSPC ? "limit table full" : "cannot count its usage", ret);
 		return ret;
 	}
-	pr_info("quota: uid %u on %s: limit %llu bytes, %llu in use\n", uid_raw, mountpoint, bytes, used);
+	pr_info("quota: uid %u on %s: limit %llu bytes, %llu in use\n", uid_raw, mountpoint, line.bytes, used);
 	return n;
 }
 

@@ -25,23 +25,26 @@ enum quota_charge {
 };
 
 /*
- * One limited (file system, user).
+ * One limited (file system, user): limits as setquota has them (hard and
+ * soft, on bytes and on inodes, 0 for none; a soft limit binds once its
+ * grace period has ended), and what the user is charged.
  *
  * Invariants: @sb is NULL for a free slot; a hook that found the slot holds
  * a count in @users until markpatch_quota_put() (a removal clears @sb, then
- * waits for @users to drop to 0 before the slot is reused). Under @lock, @used + @granted never
- * passes @bytes through a grant (it may through a chown, an exempt writer,
- * or a lower limit set later); @granted is what writes in flight were
- * granted and have not settled (charged by size only).
+ * waits for @users to drop to 0 before the slot is reused). Under @lock,
+ * @used + @granted passes the binding limit only through what no grant
+ * checks (a chown, an exempt writer, a limit lowered later), and likewise
+ * @files + @fgranted; @granted and @fgranted are what operations in flight
+ * were granted and have not settled; @btime and @itime are when the soft
+ * limits' grace periods end (seconds since the epoch, 0: none running).
  */
 struct quota_limit {
 	struct super_block *sb;
 	kuid_t uid;
 	enum quota_charge charge;
 	spinlock_t lock;
-	u64 bytes;
-	u64 used;
-	u64 granted;
+	u64 bytes, soft, inodes, isoft, bgrace, igrace;
+	u64 used, granted, files, fgranted, btime, itime;
 	/* The user's block allocations on @sb, one at a time (QUOTA_BLOCKS):
 	 * each is checked against @used, which the accounting hooks raise
 	 * during the allocation itself. */
@@ -56,10 +59,25 @@ extern atomic_t markpatch_quota_active;
 struct quota_limit *markpatch_quota_get(struct super_block *sb, kuid_t uid);
 void markpatch_quota_put(struct quota_limit *l);
 u64 markpatch_quota_charge_of(enum quota_charge charge, struct inode *inode);
-void markpatch_quota_add(struct quota_limit *l, u64 before, u64 after);
 
-/* quota_scan.c: what @uid's inodes on @root's file system are charged. */
-int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge charge, u64 *total);
+/* Under @l->lock: up to @want bytes in whole @unit that fit below the
+ * binding limit, added to @granted when @reserve. */
+u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit, bool reserve);
+/* An inode of @l's user went from being charged @before to @after bytes
+ * (@granted less by @ungrant, in the same step). Takes @l->lock. */
+void markpatch_quota_add(struct quota_limit *l, u64 ungrant, u64 before, u64 after);
+/* One more inode for @l's user, if the binding limit allows it (always
+ * when @exempt): true and @fgranted raised, or false. Takes @l->lock. */
+bool markpatch_quota_take_inode(struct quota_limit *l, bool exempt);
+/* Settles markpatch_quota_take_inode(): the inode was @created. */
+void markpatch_quota_settle_inode(struct quota_limit *l, bool created);
+/* @l's user has one inode less (@delta -1) or more (+1). */
+void markpatch_quota_count_inode(struct quota_limit *l, int delta);
+
+/* quota_scan.c: what @uid's inodes on @root's file system are charged, and
+ * how many they are. */
+int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge charge, u64 *total,
+			 u64 *files);
 
 /* quota_hooks.c */
 int markpatch_quota_hooks_register(void);

@@ -45,15 +45,30 @@ extern "C" fn markpatch_quota_recharge(used: u64, before: u64, after: u64) -> u6
 }
 
 /// The sum of the charges of distinct inodes in `n` (inode number, charge)
-/// pairs (see [`quota::sum_distinct`]); sorts them.
+/// pairs, and in `*count` how many they are (see [`quota::sum_distinct`]);
+/// sorts them.
 #[no_mangle]
-extern "C" fn markpatch_quota_sum_distinct(pairs: *mut u64, n: usize) -> u64 {
-    if n == 0 {
-        return 0;
-    }
-    // SAFETY: quota_scan.c passes `n` pairs of u64 it owns, 8-byte aligned.
-    let pairs = unsafe { core::slice::from_raw_parts_mut(pairs.cast::<[u64; 2]>(), n) };
-    quota::sum_distinct(pairs)
+extern "C" fn markpatch_quota_sum_distinct(pairs: *mut u64, n: usize, count: *mut u64) -> u64 {
+    let (total, distinct) = if n == 0 {
+        (0, 0)
+    } else {
+        // SAFETY: quota_scan.c passes `n` pairs of u64 it owns, 8-byte aligned.
+        let pairs = unsafe { core::slice::from_raw_parts_mut(pairs.cast::<[u64; 2]>(), n) };
+        quota::sum_distinct(pairs)
+    };
+    // SAFETY: quota_scan.c passes a pointer to its own u64.
+    unsafe { *count = distinct };
+    total
+}
+
+#[no_mangle]
+extern "C" fn markpatch_quota_ceiling(hard: u64, soft: u64, grace_ends: u64, now: u64) -> u64 {
+    quota::ceiling(hard, soft, grace_ends, now)
+}
+
+#[no_mangle]
+extern "C" fn markpatch_quota_grace_ends(soft: u64, charged: u64, ends: u64, now: u64, grace: u64) -> u64 {
+    quota::grace_ends(soft, charged, ends, now, grace)
 }
 
 /// The limit and what is left of it in blocks of `bsize`; false when
@@ -70,14 +85,13 @@ extern "C" fn markpatch_quota_statfs(limit: u64, usage: u64, bsize: u64, blocks:
     }
 }
 
-/// Parses a `quota` write into `uid`, `bytes` and the NUL-terminated mount
-/// point in `mnt` (`mnt_len` bytes). 0, or -EINVAL.
+/// Parses a `quota` write into `*line` and the NUL-terminated mount point
+/// in `mnt` (`mnt_len` bytes). 0, or -EINVAL.
 #[no_mangle]
 extern "C" fn markpatch_quota_parse(
     input: *const c_char,
     len: usize,
-    uid: *mut u32,
-    bytes: *mut u64,
+    line: *mut bindings::markpatch_quota_line,
     mnt: *mut c_char,
     mnt_len: usize,
 ) -> i32 {
@@ -94,8 +108,17 @@ extern "C" fn markpatch_quota_parse(
     }
     out[..m.len()].copy_from_slice(m);
     out[m.len()] = 0;
-    // SAFETY: quota.c passes pointers to its own variables.
-    unsafe { (*uid, *bytes) = (limit.uid, limit.bytes) };
+    let parsed = bindings::markpatch_quota_line {
+        uid: limit.uid,
+        bytes: limit.bytes,
+        soft: limit.soft,
+        inodes: limit.inodes,
+        isoft: limit.isoft,
+        grace: limit.grace,
+        igrace: limit.igrace,
+    };
+    // SAFETY: quota.c passes a pointer to its own struct.
+    unsafe { line.write(parsed) };
     0
 }
 
@@ -104,5 +127,7 @@ same_signature!(bindings::markpatch_quota_grant, markpatch_quota_grant);
 same_signature!(bindings::markpatch_quota_growth, markpatch_quota_growth);
 same_signature!(bindings::markpatch_quota_recharge, markpatch_quota_recharge);
 same_signature!(bindings::markpatch_quota_sum_distinct, markpatch_quota_sum_distinct);
+same_signature!(bindings::markpatch_quota_ceiling, markpatch_quota_ceiling);
+same_signature!(bindings::markpatch_quota_grace_ends, markpatch_quota_grace_ends);
 same_signature!(bindings::markpatch_quota_statfs, markpatch_quota_statfs);
 same_signature!(bindings::markpatch_quota_parse, markpatch_quota_parse);

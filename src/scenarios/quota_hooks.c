@@ -38,6 +38,9 @@
 #include <linux/capability.h>
 #include <linux/mnt_idmapping.h>
 #include <linux/sysfs.h>
+#include <linux/timekeeping.h>
+#include <linux/err.h>
+#include <linux/cred.h>
 
 #include "quota.h"
 
@@ -71,7 +74,7 @@ static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u6
 		return c->original(ARGS(c));
 	mutex_lock(&l->alloc_lock);
 	spin_lock(&l->lock);
-	granted = markpatch_quota_grant(l->bytes, l->used, want, unit);
+	granted = markpatch_quota_grant_bytes(l, want, unit, false);
 	spin_unlock(&l->lock);
 	ret = alloc(c, granted);
 	mutex_unlock(&l->alloc_lock);
@@ -128,7 +131,7 @@ static void account(struct inode *inode, u64 before, u64 after)
 	if (!l)
 		return;
 	if (l->charge == QUOTA_BLOCKS)
-		markpatch_quota_add(l, before, after);
+		markpatch_quota_add(l, 0, before, after);
 	markpatch_quota_put(l);
 }
 
@@ -152,8 +155,8 @@ static u64 quota_sub_bytes(const struct markpatch_call *c)
 	return ret;
 }
 
-/* Grants @want bytes of growth on @l (0 when exempt: nothing to settle).
- * Returns what was granted, or U64_MAX for an exempt caller. */
+/* Grants @want bytes of growth on @l. Returns what was granted, or U64_MAX
+ * for an exempt caller (nothing granted, nothing to give back). */
 static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
 {
 	u64 granted;
@@ -161,8 +164,7 @@ static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
 	if (exempt())
 		return U64_MAX;
 	spin_lock(&l->lock);
-	granted = markpatch_quota_grant(l->bytes, l->used + l->granted, want, unit);
-	l->granted += granted;
+	granted = markpatch_quota_grant_bytes(l, want, unit, true);
 	spin_unlock(&l->lock);
 	return granted;
 }
@@ -170,11 +172,7 @@ static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
 /* Settles a grant: the inode went from @before to @after bytes. */
 static void settle(struct quota_limit *l, u64 granted, u64 before, u64 after)
 {
-	spin_lock(&l->lock);
-	if (granted != U64_MAX)
-		l->granted -= granted;
-	l->used = markpatch_quota_recharge(l->used, before, after);
-	spin_unlock(&l->lock);
+	markpatch_quota_add(l, granted == U64_MAX ? 0 : granted, before, after);
 }
 
 /* ssize_t generic_perform_write(struct kiocb *iocb, struct iov_iter *i) */
@@ -217,21 +215,72 @@ static u64 quota_write(const struct markpatch_call *c)
 	return ret;
 }
 
-/* void evict(struct inode *inode) */
+/* void evict(struct inode *inode): a deleted inode goes (its blocks went
+ * through inode_sub_bytes already, or go now) */
 static u64 quota_evict(const struct markpatch_call *c)
 {
 	struct inode *inode = (struct inode *)c->args[0];
 
-	if (atomic_read(&markpatch_quota_active) && !inode->i_nlink && S_ISREG(inode->i_mode) &&
-	    !is_bad_inode(inode)) {
+	if (atomic_read(&markpatch_quota_active) && !inode->i_nlink && !is_bad_inode(inode)) {
 		struct quota_limit *l = markpatch_quota_get(inode->i_sb, inode->i_uid);
 
-		if (l && l->charge == QUOTA_SIZE)
-			markpatch_quota_add(l, i_size_read(inode), 0);
-		if (l)
+		if (l) {
+			if (l->charge == QUOTA_SIZE)
+				markpatch_quota_add(l, 0, markpatch_quota_charge_of(QUOTA_SIZE, inode), 0);
+			markpatch_quota_count_inode(l, -1);
 			markpatch_quota_put(l);
+		}
 	}
 	return c->original(ARGS(c));
+}
+
+/*
+ * A new inode on @sb for the current user: refused with EDQUOT when the
+ * user's inode limit binds, counted when the file system made it.
+ * @returns_inode: the function returns the inode or an ERR_PTR (else 0 or
+ * a negative errno).
+ */
+static u64 new_inode_checked(const struct markpatch_call *c, struct super_block *sb, bool returns_inode)
+{
+	struct quota_limit *l;
+	bool created;
+	u64 ret;
+
+	if (!atomic_read(&markpatch_quota_active))
+		return c->original(ARGS(c));
+	l = markpatch_quota_get(sb, current_fsuid());
+	if (!l)
+		return c->original(ARGS(c));
+	if (!markpatch_quota_take_inode(l, exempt())) {
+		markpatch_quota_put(l);
+		return returns_inode ? (u64)ERR_PTR(-EDQUOT) : (u64)-EDQUOT;
+	}
+	ret = c->original(ARGS(c));
+	created = returns_inode ? !IS_ERR_OR_NULL((void *)ret) : !ret;
+	markpatch_quota_settle_inode(l, created);
+	markpatch_quota_put(l);
+	return ret;
+}
+
+/* struct inode *ext2_new_inode(struct inode *dir, umode_t mode, const struct qstr *qstr) */
+static u64 quota_inode_ext2(const struct markpatch_call *c)
+{
+	return new_inode_checked(c, ((struct inode *)c->args[0])->i_sb, true);
+}
+
+/* struct inode *shmem_get_inode(struct mnt_idmap *idmap, struct super_block *sb,
+ *				 struct inode *dir, umode_t mode, dev_t dev, unsigned long flags) */
+static u64 quota_inode_shmem(const struct markpatch_call *c)
+{
+	return new_inode_checked(c, (struct super_block *)c->args[1], true);
+}
+
+/* ramfs_mknod(idmap, dir, dentry, mode, dev) (also behind create and mkdir),
+ * ramfs_symlink(idmap, dir, dentry, symname), ramfs_tmpfile(idmap, dir, file, mode):
+ * 0 or a negative errno. ramfs_get_inode() itself can only say ENOSPC. */
+static u64 quota_inode_ramfs(const struct markpatch_call *c)
+{
+	return new_inode_checked(c, ((struct inode *)c->args[1])->i_sb, false);
 }
 
 /* Takes the allocation locks of @a and @b (either may be NULL) in address
@@ -304,10 +353,14 @@ static u64 quota_setattr(const struct markpatch_call *c)
 	after = markpatch_quota_charge_of(charge, inode);
 	if (chown && !ret) {
 		/* Blocks freed by the call were taken from @from as they went. */
-		if (from)
-			markpatch_quota_add(from, charge == QUOTA_BLOCKS ? after : before, 0);
-		if (to)
-			markpatch_quota_add(to, 0, after);
+		if (from) {
+			markpatch_quota_add(from, 0, charge == QUOTA_BLOCKS ? after : before, 0);
+			markpatch_quota_count_inode(from, -1);
+		}
+		if (to) {
+			markpatch_quota_add(to, 0, 0, after);
+			markpatch_quota_count_inode(to, 1);
+		}
 	} else if (truncate && from && !chown) {
 		settle(from, granted, before, ret ? before : after);
 	}
@@ -333,14 +386,22 @@ static u64 quota_statfs(const struct markpatch_call *c)
 		return ret;
 	l = markpatch_quota_get(path->dentry->d_sb, current_fsuid());
 	if (l) {
+		u64 inodes, files;
+
 		spin_lock(&l->lock);
-		limit = l->bytes;
+		limit = markpatch_quota_ceiling(l->bytes, l->soft, l->btime, ktime_get_real_seconds());
 		used = l->used;
+		inodes = markpatch_quota_ceiling(l->inodes, l->isoft, l->itime, ktime_get_real_seconds());
+		files = l->files;
 		spin_unlock(&l->lock);
-		if (markpatch_quota_statfs(limit, used, buf->f_bsize, &blocks, &free)) {
+		if (limit != U64_MAX && markpatch_quota_statfs(limit, used, buf->f_bsize, &blocks, &free)) {
 			buf->f_blocks = blocks;
 			buf->f_bfree = free;
 			buf->f_bavail = free;
+		}
+		if (inodes != U64_MAX && markpatch_quota_statfs(inodes, files, 1, &blocks, &free)) {
+			buf->f_files = blocks;
+			buf->f_ffree = free;
 		}
 		markpatch_quota_put(l);
 	}
@@ -360,6 +421,11 @@ static const struct {
 	{ "evict", "quota_evict", quota_evict },
 	{ "notify_change", "quota_setattr", quota_setattr },
 	{ "vfs_statfs", "quota_statfs", quota_statfs },
+	{ "ext2_new_inode", "quota_inode_ext2", quota_inode_ext2 },
+	{ "shmem_get_inode", "quota_inode_shmem", quota_inode_shmem },
+	{ "ramfs_mknod", "quota_inode_ramfs", quota_inode_ramfs },
+	{ "ramfs_symlink", "quota_inode_ramfs", quota_inode_ramfs },
+	{ "ramfs_tmpfile", "quota_inode_ramfs", quota_inode_ramfs },
 };
 
 int markpatch_quota_hooks_register(void)
@@ -367,6 +433,9 @@ int markpatch_quota_hooks_register(void)
 	int i, ret;
 
 	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		/* One hook may serve several functions (quota_inode_ramfs). */
+		if (i && hooks[i].fn == hooks[i - 1].fn)
+			continue;
 		ret = markpatch_rust_register_hook(hooks[i].name, hooks[i].fn, NULL, NULL);
 		if (ret)
 			return ret;

@@ -71,7 +71,7 @@ struct scan {
 	const struct path *root;
 	kuid_t uid;
 	enum quota_charge charge;
-	u64 total;
+	u64 total, files;
 	struct scan_vec dirs;	/* struct dentry *, each holding a reference */
 	struct scan_vec links;	/* u64[2]: inode number, charge */
 };
@@ -86,6 +86,7 @@ static int scan_count(struct scan *s, struct inode *inode)
 	c = markpatch_quota_charge_of(s->charge, inode);
 	if (S_ISDIR(inode->i_mode) || inode->i_nlink <= 1) {
 		s->total += c;
+		s->files++;
 		return 0;
 	}
 	e = vec_push(&s->links);
@@ -155,6 +156,7 @@ static void scan_unlinked(struct scan *s, struct super_block *sb)
 		spin_lock(&inode->i_lock);
 		if (!(inode->i_state & (I_NEW | I_FREEING | I_WILL_FREE)) && !inode->i_nlink &&
 		    !is_bad_inode(inode) && uid_eq(inode->i_uid, s->uid)) {
+			s->files++;
 			if (s->charge == QUOTA_BLOCKS)
 				s->total += __inode_get_bytes(inode);
 			else if (S_ISREG(inode->i_mode))
@@ -165,7 +167,8 @@ static void scan_unlinked(struct scan *s, struct super_block *sb)
 	spin_unlock(&sb->s_inode_list_lock);
 }
 
-int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge charge, u64 *total)
+int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge charge, u64 *total,
+			 u64 *files)
 {
 	struct super_block *sb = root->dentry->d_sb;
 	struct scan s = {
@@ -191,9 +194,13 @@ int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge 
 		dput(dir);
 	}
 	if (!ret) {
-		s.total += markpatch_quota_sum_distinct(s.links.items, s.links.n);
+		u64 linked;
+
+		s.total += markpatch_quota_sum_distinct(s.links.items, s.links.n, &linked);
+		s.files += linked;
 		scan_unlinked(&s, sb);
 		*total = s.total;
+		*files = s.files;
 	}
 	kvfree(d.names.items);
 	kvfree(s.dirs.items);

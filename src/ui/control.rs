@@ -348,6 +348,8 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     writeln!(w, "iced_tables_bytes {}", crate::ksys::iced_tables::IcedTables::used()).map_err(full)?;
     let inconsistent = crate::runtime::live::INCONSISTENT_STACKS.load(Ordering::Relaxed);
     writeln!(w, "inconsistent_stacks {}", inconsistent).map_err(full)?;
+    let ambiguous = crate::runtime::live::AMBIGUOUS_DECISIONS.load(Ordering::Relaxed);
+    writeln!(w, "ambiguous_decisions {}", ambiguous).map_err(full)?;
     Ok(())
 }
 

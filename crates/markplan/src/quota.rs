@@ -71,21 +71,52 @@ pub fn recharge(used: u64, before: u64, after: u64) -> u64 {
     }
 }
 
-/// The sum of the charges of distinct inodes, given as [inode number,
-/// charge] pairs in which an inode with several names (hard links) appears
-/// once per name. Sorts `entries`.
-pub fn sum_distinct(entries: &mut [[u64; 2]]) -> u64 {
+/// The sum of the charges of distinct inodes and how many they are, given
+/// as [inode number, charge] pairs in which an inode with several names
+/// (hard links) appears once per name. Sorts `entries`.
+pub fn sum_distinct(entries: &mut [[u64; 2]]) -> (u64, u64) {
     entries.sort_unstable();
-    let mut total = 0u64;
+    let (mut total, mut count) = (0u64, 0u64);
     let mut last = None;
     for &[ino, charge] in entries.iter() {
         if last != Some(ino) {
             total = total.saturating_add(charge);
+            count += 1;
             last = Some(ino);
         }
     }
-    total
+    (total, count)
 }
+
+/// The most a user may be charged now, of bytes or of inodes: the hard
+/// limit (0: none), or the soft limit (0: none) once the grace period that
+/// passing it started has ended (`grace_ends`, seconds; 0: none running),
+/// as `dquot` has it.
+pub fn ceiling(hard: u64, soft: u64, grace_ends: u64, now: u64) -> u64 {
+    let hard = if hard == 0 { u64::MAX } else { hard };
+    if soft != 0 && grace_ends != 0 && now >= grace_ends {
+        hard.min(soft)
+    } else {
+        hard
+    }
+}
+
+/// When the grace period ends once the charge is `charged`: passing the
+/// soft limit starts one (`now` + `grace`), staying above it keeps the one
+/// running (`ends`), coming back within it clears it (0).
+pub fn grace_ends(soft: u64, charged: u64, ends: u64, now: u64, grace: u64) -> u64 {
+    if soft == 0 || charged <= soft {
+        0
+    } else if ends == 0 {
+        now.saturating_add(grace).max(1)
+    } else {
+        ends
+    }
+}
+
+/// The grace period a limit gets unless its line says otherwise: 7 days,
+/// as quota tools set by default.
+pub const DEFAULT_GRACE: u64 = 7 * 24 * 3600;
 
 /// What `df` shows a limited user, in blocks of `bsize`: the limit as the
 /// size, what is left of it as free and available. None when `bsize` is 0.
@@ -96,32 +127,71 @@ pub fn statfs_view(limit: u64, usage: u64, bsize: u64) -> Option<(u64, u64)> {
     Some((limit / bsize, limit.saturating_sub(usage) / bsize))
 }
 
-/// A `limits` write: "UID BYTES MOUNTPOINT" (BYTES 0 removes the limit).
+/// A `quota` write: "UID BYTES MOUNTPOINT [NAME=VALUE...]" (BYTES 0
+/// removes the limit), the options `soft=BYTES`, `inodes=N` (hard limit on
+/// the number of inodes), `isoft=N`, `grace=SECONDS` and `igrace=SECONDS`
+/// (the grace periods of the soft limits). Every limit is 0 (none) unless
+/// given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit<'a> {
     pub uid: u32,
     pub bytes: u64,
     pub mountpoint: &'a str,
+    pub soft: u64,
+    pub inodes: u64,
+    pub isoft: u64,
+    pub grace: u64,
+    pub igrace: u64,
 }
 
-/// Parses a `limits` write, less one trailing newline: three words, the
-/// mount point an absolute path of at most 255 printable ASCII bytes.
+/// Parses a `quota` write, less one trailing newline: at least three
+/// words, the mount point an absolute path of at most 255 printable ASCII
+/// bytes, then options, each at most once.
 pub fn parse_limit(input: &[u8]) -> Option<Limit<'_>> {
     let line = input.strip_suffix(b"\n").unwrap_or(input);
     let text = core::str::from_utf8(line).ok()?;
     let mut words = text.split(' ').filter(|w| !w.is_empty());
-    let (Some(uid), Some(bytes), Some(mountpoint), None) = (words.next(), words.next(), words.next(), words.next())
-    else {
+    let (Some(uid), Some(bytes), Some(mountpoint)) = (words.next(), words.next(), words.next()) else {
         return None;
     };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(uid) || !digits(bytes) {
-        return None;
-    }
+    let number = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
     if !mountpoint.starts_with('/') || mountpoint.len() > 255 || !mountpoint.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
-    Some(Limit { uid: uid.parse().ok()?, bytes: bytes.parse().ok()?, mountpoint })
+    let mut limit = Limit {
+        uid: u32::try_from(number(uid)?).ok()?,
+        bytes: number(bytes)?,
+        mountpoint,
+        soft: 0,
+        inodes: 0,
+        isoft: 0,
+        grace: DEFAULT_GRACE,
+        igrace: DEFAULT_GRACE,
+    };
+    let mut seen = 0u8;
+    for word in words {
+        let (name, value) = word.split_once('=')?;
+        let value = number(value)?;
+        let (bit, field) = match name {
+            "soft" => (1, &mut limit.soft),
+            "inodes" => (2, &mut limit.inodes),
+            "isoft" => (4, &mut limit.isoft),
+            "grace" => (8, &mut limit.grace),
+            "igrace" => (16, &mut limit.igrace),
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        *field = value;
+    }
+    Some(limit)
 }
 
 #[cfg(test)]
@@ -177,8 +247,40 @@ mod tests {
     #[test]
     fn hard_links_count_once() {
         let mut e = [[7, 100], [3, 50], [7, 100], [9, 1], [3, 50], [7, 100]];
-        assert_eq!(sum_distinct(&mut e), 151);
-        assert_eq!(sum_distinct(&mut []), 0);
+        assert_eq!(sum_distinct(&mut e), (151, 3));
+        assert_eq!(sum_distinct(&mut []), (0, 0));
+    }
+
+    #[test]
+    fn the_soft_limit_binds_once_its_grace_has_ended() {
+        // No limits at all: nothing binds.
+        assert_eq!(ceiling(0, 0, 0, 100), u64::MAX);
+        // Hard only.
+        assert_eq!(ceiling(1000, 0, 0, 100), 1000);
+        // Soft passed, grace running: the hard limit binds.
+        assert_eq!(ceiling(1000, 500, 200, 100), 1000);
+        assert_eq!(ceiling(0, 500, 200, 199), u64::MAX);
+        // Grace over: the soft limit binds.
+        assert_eq!(ceiling(1000, 500, 200, 200), 500);
+        assert_eq!(ceiling(0, 500, 200, 300), 500);
+        // A soft limit above the hard one never binds more than the hard.
+        assert_eq!(ceiling(400, 500, 200, 300), 400);
+    }
+
+    #[test]
+    fn grace_starts_when_the_soft_limit_is_passed_and_clears_below_it() {
+        assert_eq!(grace_ends(500, 400, 0, 100, 60), 0);
+        assert_eq!(grace_ends(500, 500, 0, 100, 60), 0);
+        assert_eq!(grace_ends(500, 501, 0, 100, 60), 160);
+        // Running: kept, however long ago it started.
+        assert_eq!(grace_ends(500, 900, 160, 1000, 60), 160);
+        // Back within: cleared.
+        assert_eq!(grace_ends(500, 499, 160, 1000, 60), 0);
+        // No soft limit: none.
+        assert_eq!(grace_ends(0, 900, 160, 1000, 60), 0);
+        // A grace of 0 ends at once (but is still "running": not 0).
+        assert_eq!(grace_ends(500, 501, 0, 0, 0), 1);
+        assert_eq!(ceiling(1000, 500, grace_ends(500, 501, 0, 100, 0), 100), 500);
     }
 
     #[test]
@@ -196,15 +298,28 @@ mod tests {
         assert_eq!(statfs_view(1, 0, 0), None);
     }
 
+    fn plain(uid: u32, bytes: u64, mountpoint: &str) -> Limit<'_> {
+        Limit { uid, bytes, mountpoint, soft: 0, inodes: 0, isoft: 0, grace: DEFAULT_GRACE, igrace: DEFAULT_GRACE }
+    }
+
     #[test]
     fn limits_lines() {
-        assert_eq!(parse_limit(b"1000 1048576 /mnt/ram\n"), Some(Limit { uid: 1000, bytes: 1 << 20, mountpoint: "/mnt/ram" }));
-        assert_eq!(parse_limit(b"1000 0 /mnt"), Some(Limit { uid: 1000, bytes: 0, mountpoint: "/mnt" }));
+        assert_eq!(parse_limit(b"1000 1048576 /mnt/ram\n"), Some(plain(1000, 1 << 20, "/mnt/ram")));
+        assert_eq!(parse_limit(b"1000 0 /mnt"), Some(plain(1000, 0, "/mnt")));
         assert_eq!(parse_limit(b"1000 1M /mnt"), None);
         assert_eq!(parse_limit(b"-1 5 /mnt"), None);
         assert_eq!(parse_limit(b"1000 5 mnt"), None);
         assert_eq!(parse_limit(b"1000 5"), None);
         assert_eq!(parse_limit(b"1000 5 /a /b"), None);
+        assert_eq!(
+            parse_limit(b"1000 0 /mnt soft=500 inodes=10 isoft=5 grace=60 igrace=30\n"),
+            Some(Limit { uid: 1000, bytes: 0, mountpoint: "/mnt", soft: 500, inodes: 10, isoft: 5, grace: 60, igrace: 30 })
+        );
+        assert_eq!(parse_limit(b"1000 5 /mnt soft=1 soft=2"), None);
+        assert_eq!(parse_limit(b"1000 5 /mnt hard=1"), None);
+        assert_eq!(parse_limit(b"1000 5 /mnt soft="), None);
+        assert_eq!(parse_limit(b"1000 5 /mnt soft=-1"), None);
+        assert_eq!(parse_limit(b"1000 5 /mnt soft"), None);
         assert_eq!(parse_limit(b"99999999999 5 /a"), None);
         assert_eq!(parse_limit(b"1 5 /a\x00b"), None);
         assert_eq!(parse_limit(b""), None);

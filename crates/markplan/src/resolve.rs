@@ -214,19 +214,7 @@ pub fn resolve_in_frame(
     let run = count_marks_with(word_at, sp, first);
     for c in (0..=run).rev() {
         let k = first - c;
-        let ret = match realigned {
-            Some(f) if k > f.realign.index => realigned_return_slot(f, effects, k, sp, c),
-            // Past the `mov %rsp,%rbp`: %rbp is a second witness of the
-            // entry the static depth gives.
-            Some(f) if k > f.realign.mov_index => depth_words(effects, k)
-                .and_then(|d| d.checked_add(c))
-                .filter(|&w| Some(sp.wrapping_add(8 * w as u64)) == f.rbp.checked_add(f.realign.rbp_depth as u64)),
-            _ => depth_words(effects, k).and_then(|d| d.checked_add(c)),
-        };
-        let Some(ret) = ret else {
-            continue;
-        };
-        if !word_at(ret).is_some_and(is_text) {
+        if return_slot(word_at, sp, effects, realigned, first, c, is_text).is_none() {
             continue;
         }
         return match at {
@@ -235,6 +223,59 @@ pub fn resolve_in_frame(
         };
     }
     Decision::Inconsistent
+}
+
+/// The return slot (in words from `sp`) of candidate `c`, when it is
+/// consistent: the word there is text, and a realigned frame agrees.
+fn return_slot(
+    word_at: &dyn Fn(usize) -> Option<u64>,
+    sp: u64,
+    effects: &[i32],
+    realigned: Option<RealignedFrame>,
+    first: usize,
+    c: usize,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Option<usize> {
+    let k = first.checked_sub(c)?;
+    let ret = match realigned {
+        Some(f) if k > f.realign.index => realigned_return_slot(f, effects, k, sp, c),
+        // Past the `mov %rsp,%rbp`: %rbp is a second witness of the
+        // entry the static depth gives.
+        Some(f) if k > f.realign.mov_index => depth_words(effects, k)
+            .and_then(|d| d.checked_add(c))
+            .filter(|&w| Some(sp.wrapping_add(8 * w as u64)) == f.rbp.checked_add(f.realign.rbp_depth as u64)),
+        _ => depth_words(effects, k).and_then(|d| d.checked_add(c)),
+    }?;
+    word_at(ret).is_some_and(is_text).then_some(ret)
+}
+
+/// A rival explanation of the stack a decision took `chosen` marks from:
+/// the largest smaller candidate that is consistent too and puts the
+/// return address elsewhere, so that it implies another stack height. The
+/// stack alone cannot say which is true; [`resolve_in_frame`] takes the
+/// larger, which is wrong when the rival is the truth (the residual
+/// assumption A1 of docs/design.md, "The exact guarantee"). Rivals whose
+/// return slot is the chosen one's (marks over pure pushes) are not
+/// reported: either choice gives the same state. The kernel counts these
+/// decisions (`stats`: ambiguous_decisions).
+pub fn rival_in_frame(
+    word_at: &dyn Fn(usize) -> Option<u64>,
+    sp: u64,
+    effects: &[i32],
+    realigned: Option<RealignedFrame>,
+    at: Position,
+    chosen: usize,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Option<usize> {
+    let first = match at {
+        Position::Stub => effects.len().checked_sub(1)?,
+        Position::Trap { index } if index < effects.len() => index,
+        Position::Trap { .. } => return None,
+    };
+    let slot = return_slot(word_at, sp, effects, realigned, first, chosen, is_text)?;
+    (0..chosen)
+        .rev()
+        .find(|&c| return_slot(word_at, sp, effects, realigned, first, c, is_text).is_some_and(|s| s != slot))
 }
 
 /// The stub's fast path as a predicate (src/entry.S implements it in

@@ -337,6 +337,38 @@ fn residual_stale_mark_and_text_register_misleads() {
     m.mark();
     let d = decide(&m, &region, Position::Stub, true);
     assert_eq!(d, Decision::Resume { pop: 2, index: 1 }, "documented residual case");
+    // The truth (one mark) is a rival the kernel counts as ambiguous.
+    assert_eq!(rival(&m, &region, Position::Stub, 2), Some(1));
+}
+
+fn rival(m: &Machine, region: &[Op], at: Position, chosen: usize) -> Option<usize> {
+    let e = effects(region);
+    let words = m.words(words_needed(&e));
+    rival_in_frame(&|i| words.get(i).copied(), m.sp, &e, None, at, chosen, &is_text)
+}
+
+/// Candidates that re-run pure pushes put the return address in the same
+/// slot: not a rival (either choice is right).
+#[test]
+fn pure_push_ambiguity_has_no_rival() {
+    let region = vec![Op::PushReg(0), Op::SetReg(1, 0), Op::Other];
+    let regs = [ENTRY, 0x2000, 0x3000, 0x4000];
+    let mut thread = Machine::at_entry(regs, &[]);
+    thread.exec(region[0]);
+    thread.mark();
+    assert_eq!(decide(&thread, &region, Position::Stub, true), Decision::RunHook { pop: 2 });
+    assert_eq!(rival(&thread, &region, Position::Stub, 2), None);
+}
+
+/// A plain stack, whatever the position, has no rival.
+#[test]
+fn every_entry_point_has_no_rival() {
+    let region = region_a();
+    for k in 0..region.len() {
+        let m = thread_at_stub(&region, 0, k, &[]);
+        let marks = region.len() - 1 - k;
+        assert_eq!(rival(&m, &region, Position::Stub, marks), None, "K = {k}");
+    }
 }
 
 /// Marks of an earlier call are the natural source of mark-like stale
