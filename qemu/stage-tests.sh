@@ -24,6 +24,7 @@ gcc -static -O2 -Wall -o "$dest/bin/mpwrite" "$guest/tools/mpwrite.c"
 gcc -static -O2 -Wall -o "$dest/bin/fileops" "$guest/tools/fileops.c"
 gcc -static -O2 -Wall -o "$dest/bin/memtotal" "$guest/tools/memtotal.c"
 gcc -static -O2 -Wall -o "$dest/bin/asuid" "$guest/tools/asuid.c"
+gcc -static -O2 -Wall -o "$dest/bin/qctl" "$guest/tools/qctl.c"
 gcc -static -O2 -Wall -o "$dest/bin/mixload" "$guest/tools/mixload.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
 

@@ -238,6 +238,25 @@ struct markpatch_quota_line {
 };
 int markpatch_quota_parse(const char *buf, size_t len, struct markpatch_quota_line *line, char *mnt,
 			  size_t mnt_len);
+#define MARKPATCH_QUOTA_DEFAULT_GRACE	(7 * 24 * 3600)
+/* A limited user, as quotactl reads and sets it (markplan::quota::UserQuota). */
+struct markpatch_quota_user {
+	u64 bytes, soft, inodes, isoft, used, files, btime, itime;
+};
+/* quotactl(2) commands (markplan::quota::QuotaCmd), -1 for others. */
+#define MARKPATCH_QCMD_SYNC		0
+#define MARKPATCH_QCMD_QUOTAON		1
+#define MARKPATCH_QCMD_QUOTAOFF		2
+#define MARKPATCH_QCMD_GETFMT		3
+#define MARKPATCH_QCMD_GETINFO		4
+#define MARKPATCH_QCMD_SETINFO		5
+#define MARKPATCH_QCMD_GETQUOTA		6
+#define MARKPATCH_QCMD_SETQUOTA		7
+#define MARKPATCH_QCMD_GETNEXTQUOTA	8
+int markpatch_quota_decode_cmd(u32 cmd, u32 *type);
+/* struct if_dqblk (72 bytes, uapi) from and to a user's state. */
+void markpatch_quota_dqblk_of(const struct markpatch_quota_user *q, void *if_dqblk);
+void markpatch_quota_apply_dqblk(struct markpatch_quota_user *q, const void *if_dqblk);
 
 /* src/ksys/symbol.rs: whether kallsyms has a function of that name. */
 bool markpatch_kernel_has(const char *name);

@@ -241,40 +241,40 @@ static void quota_remove_limit(struct quota_limit *l)
 	path_put(&l->path);
 }
 
-static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
-			   const char *in, size_t n)
+/* The grace periods limits on @sb have (those of its first limit), or the
+ * defaults. Called with quota_lock held. */
+static void grace_of(struct super_block *sb, u64 *bgrace, u64 *igrace)
 {
-	struct markpatch_quota_line line;
-	char mountpoint[256];
+	int i;
+
+	*bgrace = *igrace = MARKPATCH_QUOTA_DEFAULT_GRACE;
+	for (i = 0; i < QUOTA_MAX; i++) {
+		if (limits[i].sb == sb) {
+			*bgrace = limits[i].bgrace;
+			*igrace = limits[i].igrace;
+			return;
+		}
+	}
+}
+
+int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_quota_line *line)
+{
+	struct super_block *sb = path->dentry->d_sb;
+	bool any = line->bytes || line->soft || line->inodes || line->isoft;
+	u32 uid_raw = from_kuid(&init_user_ns, uid);
+	char buf[256], *name;
 	enum quota_charge charge;
-	struct path path;
-	u32 uid_raw;
-	kuid_t uid;
-	u64 used = 0;
 	int i, free_slot = -1, ret;
 	const char *what;
-	bool any;
+	u64 used = 0;
 
-	if (markpatch_quota_parse(in, n, &line, mountpoint, sizeof(mountpoint))) {
-		pr_info("quota: expected \"UID BYTES MOUNTPOINT [soft=BYTES] [inodes=N] [isoft=N] [grace=S] [igrace=S]\"\n");
-		return -EINVAL;
-	}
-	uid_raw = line.uid;
-	any = line.bytes || line.soft || line.inodes || line.isoft;
-	uid = make_kuid(&init_user_ns, uid_raw);
-	if (!uid_valid(uid)) {
-		pr_info("quota: invalid uid %u\n", uid_raw);
-		return -EINVAL;
-	}
-	ret = kern_path(mountpoint, LOOKUP_FOLLOW, &path);
-	if (ret) {
-		pr_info("quota: %s: cannot look it up (errno %d)\n", mountpoint, ret);
-		return ret;
-	}
-	if (charge_for(path.dentry->d_sb, &charge)) {
+	name = d_path(path, buf, sizeof(buf));
+	if (IS_ERR(name))
+		name = "(unnamed)";
+	if (charge_for(sb, &charge)) {
 		pr_info("quota: %s: no quota for %s file systems (ext2, tmpfs and ramfs have one)\n",
-			mountpoint, path.dentry->d_sb->s_type->name);
-		path_put(&path);
+			name, sb->s_type->name);
+		path_put(path);
 		return -EOPNOTSUPP;
 	}
 	mutex_lock(&quota_lock);
@@ -286,10 +286,10 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 				free_slot = i;
 			continue;
 		}
-		if (uid_eq(l->uid, uid) && l->sb == path.dentry->d_sb) {
+		if (uid_eq(l->uid, uid) && l->sb == sb) {
 			if (any) {
 				spin_lock(&l->lock);
-				set_limits(l, &line);
+				set_limits(l, line);
 				regrace(l);
 				spin_unlock(&l->lock);
 				what = "limit changed";
@@ -298,9 +298,9 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 				what = "limit removed";
 			}
 			mutex_unlock(&quota_lock);
-			path_put(&path);
-			pr_info("quota: uid %u on %s: %s\n", uid_raw, mountpoint, what);
-			return n;
+			path_put(path);
+			pr_info("quota: uid %u on %s: %s\n", uid_raw, name, what);
+			return 0;
 		}
 	}
 	if (!any)
@@ -308,17 +308,138 @@ static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
 	else if (free_slot < 0)
 		ret = -ENOSPC;
 	else
-		ret = quota_add_limit(&limits[free_slot], &path, uid, &line, charge, mountpoint, &used);
+		ret = quota_add_limit(&limits[free_slot], path, uid, line, charge, name, &used);
 	mutex_unlock(&quota_lock);
 	if (ret < 0) {
-		path_put(&path);
-		pr_info("quota: uid %u on %s: %s (errno %d)\n", uid_raw, mountpoint,
+		path_put(path);
+		pr_info("quota: uid %u on %s: %s (errno %d)\n", uid_raw, name,
 			ret == -ENOENT ? "no limit to remove" :
 			ret == -ENOSPC ? "limit table full" : "cannot count its usage", ret);
 		return ret;
 	}
-	pr_info("quota: uid %u on %s: limit %llu bytes, %llu in use\n", uid_raw, mountpoint, line.bytes, used);
-	return n;
+	pr_info("quota: uid %u on %s: limit %llu bytes, %llu in use\n", uid_raw, name, line->bytes, used);
+	return 0;
+}
+
+bool markpatch_quota_supported(struct super_block *sb)
+{
+	enum quota_charge charge;
+
+	return !charge_for(sb, &charge);
+}
+
+bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out)
+{
+	bool found = false;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		struct quota_limit *l = &limits[i];
+
+		if (l->sb != sb || !uid_eq(l->uid, uid))
+			continue;
+		spin_lock(&l->lock);
+		*out = (struct markpatch_quota_user) {
+			.bytes = l->bytes, .soft = l->soft, .inodes = l->inodes, .isoft = l->isoft,
+			.used = l->used, .files = l->files, .btime = l->btime, .itime = l->itime,
+		};
+		spin_unlock(&l->lock);
+		found = true;
+	}
+	mutex_unlock(&quota_lock);
+	return found;
+}
+
+int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid)
+{
+	u64 best = U64_MAX;
+	int i;
+
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		u32 id = from_kuid(&init_user_ns, limits[i].uid);
+
+		if (limits[i].sb == sb && id >= from && id < best)
+			best = id;
+	}
+	mutex_unlock(&quota_lock);
+	if (best == U64_MAX)
+		return -ENOENT;
+	*uid = best;
+	return 0;
+}
+
+int markpatch_quota_path_of_dev(dev_t dev, struct path *path)
+{
+	int i, ret = -ENODEV;
+
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		if (limits[i].sb && limits[i].sb->s_dev == dev && limits[i].sb->s_bdev) {
+			*path = limits[i].path;
+			path_get(path);
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&quota_lock);
+	return ret;
+}
+
+void markpatch_quota_grace(struct super_block *sb, u64 *bgrace, u64 *igrace)
+{
+	mutex_lock(&quota_lock);
+	grace_of(sb, bgrace, igrace);
+	mutex_unlock(&quota_lock);
+}
+
+void markpatch_quota_set_grace(struct super_block *sb, const u64 *bgrace, const u64 *igrace)
+{
+	int i;
+
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		struct quota_limit *l = &limits[i];
+
+		if (l->sb != sb)
+			continue;
+		spin_lock(&l->lock);
+		if (bgrace)
+			l->bgrace = *bgrace;
+		if (igrace)
+			l->igrace = *igrace;
+		spin_unlock(&l->lock);
+	}
+	mutex_unlock(&quota_lock);
+}
+
+static ssize_t quota_store(struct kobject *kobj, struct kobj_attribute *attr,
+			   const char *in, size_t n)
+{
+	struct markpatch_quota_line line;
+	char mountpoint[256];
+	struct path path;
+	kuid_t uid;
+	int ret;
+
+	if (markpatch_quota_parse(in, n, &line, mountpoint, sizeof(mountpoint))) {
+		pr_info("quota: expected \"UID BYTES MOUNTPOINT [soft=BYTES] [inodes=N] [isoft=N] [grace=S] [igrace=S]\"\n");
+		return -EINVAL;
+	}
+	uid = make_kuid(&init_user_ns, line.uid);
+	if (!uid_valid(uid)) {
+		pr_info("quota: invalid uid %u\n", line.uid);
+		return -EINVAL;
+	}
+	ret = kern_path(mountpoint, LOOKUP_FOLLOW, &path);
+	if (ret) {
+		pr_info("quota: %s: cannot look it up (errno %d)\n", mountpoint, ret);
+		return ret;
+	}
+	ret = markpatch_quota_set(&path, uid, &line);
+	return ret ? ret : n;
 }
 
 static ssize_t quota_hooks_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)

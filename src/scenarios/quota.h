@@ -74,6 +74,29 @@ void markpatch_quota_settle_inode(struct quota_limit *l, bool created);
 /* @l's user has one inode less (@delta -1) or more (+1). */
 void markpatch_quota_count_inode(struct quota_limit *l, int delta);
 
+/*
+ * Sets @uid's limits on @path's file system to @line (all limits 0 removes
+ * them; a new limit counts the usage first); takes over @path's reference.
+ * 0 or a negative errno, with one line in dmesg either way.
+ */
+int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_quota_line *line);
+/* Whether the quota knows @sb's file system type. */
+bool markpatch_quota_supported(struct super_block *sb);
+/* @uid's limits and usage on @sb (zeros when none): whether a limit exists. */
+bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out);
+/* The smallest uid at least @from with a limit on @sb, or -ENOENT. */
+int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid);
+/* The grace periods of @sb's limits; setting one (non-NULL) sets it for all. */
+void markpatch_quota_grace(struct super_block *sb, u64 *bgrace, u64 *igrace);
+void markpatch_quota_set_grace(struct super_block *sb, const u64 *bgrace, const u64 *igrace);
+
+/* A path on the file system mounted from @dev that has a limit, or -ENODEV. */
+int markpatch_quota_path_of_dev(dev_t dev, struct path *path);
+
+/* quota_ctl.c: the hooks on quotactl(2) and quotactl_fd(2). */
+u64 markpatch_quota_quotactl(const struct markpatch_call *c);
+u64 markpatch_quota_quotactl_fd(const struct markpatch_call *c);
+
 /* quota_scan.c: what @uid's inodes on @root's file system are charged, and
  * how many they are. */
 int markpatch_quota_scan(const struct path *root, kuid_t uid, enum quota_charge charge, u64 *total,

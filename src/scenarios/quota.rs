@@ -3,8 +3,8 @@
 //! The decisions of the quota hooks (quota_hooks.c, quota_scan.c), made by markplan::quota,
 //! exported to C.
 
-use kernel::ffi::c_char;
-use markplan::quota::{self, WriteVerdict};
+use kernel::ffi::{c_char, c_void};
+use markplan::quota::{self, DqBlk, QuotaCmd, UserQuota, WriteVerdict};
 
 use crate::bindings::{self, same_signature};
 
@@ -122,6 +122,64 @@ extern "C" fn markpatch_quota_parse(
     0
 }
 
+const _: () = assert!(bindings::MARKPATCH_QUOTA_DEFAULT_GRACE as u64 == quota::DEFAULT_GRACE);
+// struct if_dqblk's layout (include/uapi/linux/quota.h), which quota_ctl.c
+// checks on its side.
+const _: () = assert!(core::mem::size_of::<DqBlk>() == 72);
+const _: () = assert!(core::mem::offset_of!(DqBlk, valid) == 64);
+
+/// A quotactl `cmd` as one of the MARKPATCH_QCMD_* (-1: not answered), and
+/// its quota type in `*kind`.
+#[no_mangle]
+extern "C" fn markpatch_quota_decode_cmd(cmd: u32, kind: *mut u32) -> i32 {
+    let Some((sub, k)) = quota::decode_cmd(cmd) else {
+        return -1;
+    };
+    // SAFETY: quota_ctl.c passes a pointer to its own u32.
+    unsafe { *kind = k };
+    (match sub {
+        QuotaCmd::Sync => bindings::MARKPATCH_QCMD_SYNC,
+        QuotaCmd::QuotaOn => bindings::MARKPATCH_QCMD_QUOTAON,
+        QuotaCmd::QuotaOff => bindings::MARKPATCH_QCMD_QUOTAOFF,
+        QuotaCmd::GetFmt => bindings::MARKPATCH_QCMD_GETFMT,
+        QuotaCmd::GetInfo => bindings::MARKPATCH_QCMD_GETINFO,
+        QuotaCmd::SetInfo => bindings::MARKPATCH_QCMD_SETINFO,
+        QuotaCmd::GetQuota => bindings::MARKPATCH_QCMD_GETQUOTA,
+        QuotaCmd::SetQuota => bindings::MARKPATCH_QCMD_SETQUOTA,
+        QuotaCmd::GetNextQuota => bindings::MARKPATCH_QCMD_GETNEXTQUOTA,
+    }) as i32
+}
+
+fn user_quota(q: &bindings::markpatch_quota_user) -> UserQuota {
+    UserQuota {
+        bytes: q.bytes,
+        soft: q.soft,
+        inodes: q.inodes,
+        isoft: q.isoft,
+        used: q.used,
+        files: q.files,
+        btime: q.btime,
+        itime: q.itime,
+    }
+}
+
+/// `Q_GETQUOTA`'s answer for `q`, written to the `struct if_dqblk` at `out`.
+#[no_mangle]
+extern "C" fn markpatch_quota_dqblk_of(q: *const bindings::markpatch_quota_user, out: *mut c_void) {
+    // SAFETY: quota_ctl.c passes its own user state and a struct if_dqblk,
+    // whose layout DqBlk has (checked above and in quota_ctl.c).
+    unsafe { out.cast::<DqBlk>().write_unaligned(quota::dqblk_of(&user_quota(&*q))) };
+}
+
+/// `Q_SETQUOTA`: `q`'s limits once the `struct if_dqblk` at `d` applies.
+#[no_mangle]
+extern "C" fn markpatch_quota_apply_dqblk(q: *mut bindings::markpatch_quota_user, d: *const c_void) {
+    // SAFETY: as above; `q` is quota_ctl.c's own.
+    let (q, d) = unsafe { (&mut *q, d.cast::<DqBlk>().read_unaligned()) };
+    let n = quota::apply_dqblk(&user_quota(q), &d);
+    (q.bytes, q.soft, q.inodes, q.isoft, q.btime, q.itime) = (n.bytes, n.soft, n.inodes, n.isoft, n.btime, n.itime);
+}
+
 same_signature!(bindings::markpatch_quota_write, markpatch_quota_write);
 same_signature!(bindings::markpatch_quota_grant, markpatch_quota_grant);
 same_signature!(bindings::markpatch_quota_growth, markpatch_quota_growth);
@@ -131,3 +189,6 @@ same_signature!(bindings::markpatch_quota_ceiling, markpatch_quota_ceiling);
 same_signature!(bindings::markpatch_quota_grace_ends, markpatch_quota_grace_ends);
 same_signature!(bindings::markpatch_quota_statfs, markpatch_quota_statfs);
 same_signature!(bindings::markpatch_quota_parse, markpatch_quota_parse);
+same_signature!(bindings::markpatch_quota_decode_cmd, markpatch_quota_decode_cmd);
+same_signature!(bindings::markpatch_quota_dqblk_of, markpatch_quota_dqblk_of);
+same_signature!(bindings::markpatch_quota_apply_dqblk, markpatch_quota_apply_dqblk);

@@ -21,6 +21,7 @@
  *                      limit, EDQUOT when nothing fits) and settles after
  *   quota_evict        evict()            a deleted file gives its size back
  * Both:
+ *   quota_quotactl, quota_quotactl_fd  on the system calls: see quota_ctl.c
  *   quota_setattr      notify_change()    truncate (by size: the growth is
  *                      granted first) and chown (the charge moves)
  *   quota_statfs       vfs_statfs()       df run by a limited user shows
@@ -426,6 +427,8 @@ static const struct {
 	{ "ramfs_mknod", "quota_inode_ramfs", quota_inode_ramfs },
 	{ "ramfs_symlink", "quota_inode_ramfs", quota_inode_ramfs },
 	{ "ramfs_tmpfile", "quota_inode_ramfs", quota_inode_ramfs },
+	{ "__x64_sys_quotactl", "quota_quotactl", markpatch_quota_quotactl },
+	{ "__x64_sys_quotactl_fd", "quota_quotactl_fd", markpatch_quota_quotactl_fd },
 };
 
 int markpatch_quota_hooks_register(void)

@@ -194,6 +194,125 @@ pub fn parse_limit(input: &[u8]) -> Option<Limit<'_>> {
     Some(limit)
 }
 
+/// quotactl(2)'s commands for user quotas (`QCMD(cmd, USRQUOTA)`), as
+/// the quota tools send them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaCmd {
+    Sync,
+    QuotaOn,
+    QuotaOff,
+    GetFmt,
+    GetInfo,
+    SetInfo,
+    GetQuota,
+    SetQuota,
+    GetNextQuota,
+}
+
+/// The command and the quota type (0: user, 1: group, 2: project) of a
+/// quotactl `cmd`; None for commands the quota does not answer (XFS's,
+/// and any other).
+pub fn decode_cmd(cmd: u32) -> Option<(QuotaCmd, u32)> {
+    // QCMD(cmd, type) = cmd << 8 | type, with Q_SYNC = 0x800001 ...
+    let sub = match cmd >> 8 {
+        0x80_0001 => QuotaCmd::Sync,
+        0x80_0002 => QuotaCmd::QuotaOn,
+        0x80_0003 => QuotaCmd::QuotaOff,
+        0x80_0004 => QuotaCmd::GetFmt,
+        0x80_0005 => QuotaCmd::GetInfo,
+        0x80_0006 => QuotaCmd::SetInfo,
+        0x80_0007 => QuotaCmd::GetQuota,
+        0x80_0008 => QuotaCmd::SetQuota,
+        0x80_0009 => QuotaCmd::GetNextQuota,
+        _ => return None,
+    };
+    Some((sub, cmd & 0xff))
+}
+
+/// `struct if_dqblk` (include/uapi/linux/quota.h): limits in 1 KiB quota
+/// blocks, space in bytes, times in seconds since the epoch.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DqBlk {
+    pub bhardlimit: u64,
+    pub bsoftlimit: u64,
+    pub curspace: u64,
+    pub ihardlimit: u64,
+    pub isoftlimit: u64,
+    pub curinodes: u64,
+    pub btime: u64,
+    pub itime: u64,
+    pub valid: u32,
+}
+
+pub const QIF_BLIMITS: u32 = 1;
+pub const QIF_SPACE: u32 = 2;
+pub const QIF_ILIMITS: u32 = 4;
+pub const QIF_INODES: u32 = 8;
+pub const QIF_BTIME: u32 = 16;
+pub const QIF_ITIME: u32 = 32;
+pub const QIF_ALL: u32 = 63;
+/// `struct if_dqinfo`'s valid bits: the grace periods.
+pub const IIF_BGRACE: u32 = 1;
+pub const IIF_IGRACE: u32 = 2;
+/// The quota format the tools are told (`Q_GETFMT`): QFMT_VFS_V1.
+pub const QFMT_VFS_V1: u32 = 4;
+
+/// A limited user's state, as the quota keeps it (bytes and inodes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserQuota {
+    pub bytes: u64,
+    pub soft: u64,
+    pub inodes: u64,
+    pub isoft: u64,
+    pub used: u64,
+    pub files: u64,
+    pub btime: u64,
+    pub itime: u64,
+}
+
+/// Bytes as 1 KiB quota blocks, rounded up (as the kernel's `stoqb`).
+fn blocks(bytes: u64) -> u64 {
+    bytes.div_ceil(1024)
+}
+
+/// What `Q_GETQUOTA` answers for `q`.
+pub fn dqblk_of(q: &UserQuota) -> DqBlk {
+    DqBlk {
+        bhardlimit: blocks(q.bytes),
+        bsoftlimit: blocks(q.soft),
+        curspace: q.used,
+        ihardlimit: q.inodes,
+        isoftlimit: q.isoft,
+        curinodes: q.files,
+        btime: q.btime,
+        itime: q.itime,
+        valid: QIF_ALL,
+    }
+}
+
+/// The limits of `q` once `Q_SETQUOTA` gave `d`: the fields `d.valid`
+/// names (limits in 1 KiB blocks; grace times as given). Usage is the
+/// quota's own (QIF_SPACE and QIF_INODES are not taken).
+pub fn apply_dqblk(q: &UserQuota, d: &DqBlk) -> UserQuota {
+    let mut n = *q;
+    if d.valid & QIF_BLIMITS != 0 {
+        n.bytes = d.bhardlimit.saturating_mul(1024);
+        n.soft = d.bsoftlimit.saturating_mul(1024);
+    }
+    if d.valid & QIF_ILIMITS != 0 {
+        n.inodes = d.ihardlimit;
+        n.isoft = d.isoftlimit;
+    }
+    if d.valid & QIF_BTIME != 0 {
+        n.btime = d.btime;
+    }
+    if d.valid & QIF_ITIME != 0 {
+        n.itime = d.itime;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +409,41 @@ mod tests {
         assert_eq!(write(0, u64::MAX, 1, 0), WriteVerdict::Refuse);
         assert_eq!(write(u64::MAX, 0, u64::MAX, 1), WriteVerdict::Allow);
     }
+
+    #[test]
+    fn quotactl_commands() {
+        // QCMD(Q_GETQUOTA, USRQUOTA) and QCMD(Q_SETQUOTA, GRPQUOTA), as
+        // <sys/quota.h> computes them
+        assert_eq!(decode_cmd(0x8000_0700), Some((QuotaCmd::GetQuota, 0)));
+        assert_eq!(decode_cmd(0x8000_0801), Some((QuotaCmd::SetQuota, 1)));
+        assert_eq!(decode_cmd(0x8000_0900), Some((QuotaCmd::GetNextQuota, 0)));
+        assert_eq!(decode_cmd(0x8000_0400), Some((QuotaCmd::GetFmt, 0)));
+        assert_eq!(decode_cmd(0x8000_0100), Some((QuotaCmd::Sync, 0)));
+        // XFS's Q_XGETQUOTA (QCMD(XQM_CMD(3), 0)) and nonsense
+        assert_eq!(decode_cmd(0x0058_0300), None);
+        assert_eq!(decode_cmd(0x8000_0000), None);
+        assert_eq!(decode_cmd(0x8000_0a00), None);
+        assert_eq!(decode_cmd(0), None);
+    }
+
+    #[test]
+    fn dqblk_in_quota_blocks_both_ways() {
+        let q = UserQuota { bytes: 1 << 20, soft: 1000, inodes: 10, isoft: 5, used: 4096, files: 2, btime: 0, itime: 7 };
+        let d = dqblk_of(&q);
+        assert_eq!((d.bhardlimit, d.bsoftlimit, d.curspace), (1024, 1, 4096));
+        assert_eq!((d.ihardlimit, d.isoftlimit, d.curinodes, d.itime, d.valid), (10, 5, 2, 7, QIF_ALL));
+        // setquota -u 1000 512 1024 0 0: blocks only
+        let set = DqBlk { bsoftlimit: 512, bhardlimit: 1024, ihardlimit: 99, valid: QIF_BLIMITS, ..Default::default() };
+        let n = apply_dqblk(&q, &set);
+        assert_eq!((n.bytes, n.soft, n.inodes, n.isoft), (1 << 20, 512 * 1024, 10, 5));
+        // inode limits and usage: usage is not taken
+        let set = DqBlk { ihardlimit: 3, isoftlimit: 2, curinodes: 100, curspace: 1, valid: QIF_ILIMITS | QIF_USAGE_BITS, ..Default::default() };
+        let n = apply_dqblk(&q, &set);
+        assert_eq!((n.inodes, n.isoft, n.files, n.used), (3, 2, 2, 4096));
+        assert_eq!(apply_dqblk(&q, &DqBlk { bhardlimit: u64::MAX, valid: QIF_BLIMITS, ..Default::default() }).bytes, u64::MAX);
+    }
+
+    const QIF_USAGE_BITS: u32 = QIF_SPACE | QIF_INODES;
 
     #[test]
     fn df_shows_the_limit_and_what_is_left() {
