@@ -268,6 +268,14 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 	const char *what;
 	u64 used = 0;
 
+	/* The limit holds the mount's root: a path inside it names the same
+	 * file system, and the mount point is what the quota file shows. */
+	if (path->dentry != path->mnt->mnt_root) {
+		struct dentry *root = dget(path->mnt->mnt_root);
+
+		dput(path->dentry);
+		path->dentry = root;
+	}
 	name = d_path(path, buf, sizeof(buf));
 	if (IS_ERR(name))
 		name = "(unnamed)";
