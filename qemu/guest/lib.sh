@@ -290,3 +290,46 @@ same_as_decode() {
 	cat $MP/decode > /tmp/.decode-now
 	cmp -s "$1" /tmp/.decode-now
 }
+
+# ---- the quota cases (40-45)
+
+# quota_mounts DIR: ramfs on DIR/ram, tmpfs (64 MiB) on DIR/tmpfs and ext2
+# (a 16 MiB loop device, 4 KiB blocks) on DIR/ext, all writable by anyone;
+# sets LOOP.
+quota_mounts() {
+	mkdir -p $1/ram $1/tmpfs $1/ext
+	mount -t ramfs ramfs $1/ram
+	mount -t tmpfs -o size=64m tmpfs $1/tmpfs
+	dd if=/dev/zero of=$1/ext.img bs=1M count=16 2>/dev/null
+	LOOP=$(losetup -f)
+	losetup $LOOP $1/ext.img && mke2fs -q -b 4096 $LOOP && mount -t ext2 $LOOP $1/ext
+	check "ext2 on $LOOP mounted at $1/ext" grep -q " $1/ext ext2 " /proc/mounts
+	chmod 1777 $1/ram $1/tmpfs $1/ext
+}
+
+# quota_unmounts DIR: undoes quota_mounts (once the limits are gone).
+quota_unmounts() {
+	umount $1/ext && losetup -d $LOOP && umount $1/ram && umount $1/tmpfs
+	check "the file systems unmount once the limits are gone" [ $? = 0 ]
+	rm -rf $1
+}
+
+# quota_patches install|revert: every patch quota_hooks names.
+quota_patches() {
+	while read -r _fn _hook; do
+		if [ "$1" = install ]; then
+			expect_errno "install $_fn $_hook" ok $MP/install "$_fn $_hook"
+		else
+			expect_errno "revert $_fn" ok $MP/revert "$_fn"
+		fi
+	done < $MP/quota_hooks
+}
+
+# quota_used DIR [UID]: the USED column of UID's (default 1000) limit on DIR.
+quota_used() {
+	awk -v d=$1 -v u=${2:-1000} '$1 == u && $3 == d { print $4 }' $MP/quota
+}
+
+# op OP FILE OFFSET LEN [SRC]: one fileops operation as uid 1000; its
+# answer ("ok N", "errno N NAME", "full N errno ...") in OP_OUT.
+op() { OP_OUT=$(asuser "$MPTESTS/bin/fileops $*"); }

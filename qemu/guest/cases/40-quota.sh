@@ -13,8 +13,6 @@ load_markpatch
 need_engine
 revert_all
 K=1024 M=1048576
-# op OP FILE OFFSET LEN [SRC] as user 1000: "ok N" or "errno N NAME" in OP_OUT
-op() { OP_OUT=$(asuser "$MPTESTS/bin/fileops $*"); }
 size() { stat -c %s "$1"; }
 # dfu DIR: statfs of DIR as user 1000: sets b (blocks), f (free), s (bsize)
 dfu() { set -- $(asuser "stat -f -c '%b %f %S' $1"); b=$1 f=$2 s=$3; }
@@ -55,7 +53,7 @@ for fs in ram tmpfs; do
 	op write $d/a 0 $((600 * K)); check "$fs write 600 KiB ($OP_OUT)" [ "$OP_OUT" = "ok $((600 * K))" ]
 	op write $d/a 0 $((600 * K)); check "$fs write 600 KiB more: short, up to the limit ($OP_OUT)" [ "$OP_OUT" = "ok $((424 * K))" ]
 	check "$fs: the file holds exactly 1 MiB" [ "$(size $d/a)" = $M ]
-	used=$(awk -v d=$d '$1 == 1000 && $3 == d { print $4 }' $MP/quota)
+	used=$(quota_used $d)
 	check "$fs: quota shows uid 1000 using 1 MiB there ($used)" [ "$used" = $M ]
 	op write $d/a 0 1; check "$fs write 1 byte when full: EDQUOT ($OP_OUT)" [ "$OP_OUT" = "errno 122 EDQUOT" ]
 	# df as the user: the limit as the size, nothing left
@@ -77,8 +75,7 @@ for fs in ram tmpfs; do
 		op truncate $d/b $((2 * M)) 0; check "$fs truncate up when full: EDQUOT ($OP_OUT)" [ "$OP_OUT" = "errno 122 EDQUOT" ]
 	else
 		op truncate $d/b $((2 * M)) 0; check "$fs truncate up when full: a hole, free ($OP_OUT)" [ "$OP_OUT" = "ok $((2 * M))" ]
-		check "$fs: the hole costs nothing ($(awk -v d=$d '$1 == 1000 && $3 == d { print $4 }' $MP/quota))" \
-			[ "$(awk -v d=$d '$1 == 1000 && $3 == d { print $4 }' $MP/quota)" = $M ]
+		check "$fs: the hole costs nothing ($(quota_used $d))" [ "$(quota_used $d)" = $M ]
 	fi
 	# ramfs: b is empty, a store past its end faults; tmpfs: b is a 2 MiB
 	# hole, a store into it needs a page the quota refuses

@@ -12,23 +12,13 @@ load_markpatch
 need_engine
 revert_all
 K=1024 M=1048576
-op() { OP_OUT=$(asuser "$MPTESTS/bin/fileops $*"); }
-# used DIR: the USED column of the quota line of uid 1000 on DIR
-used() { awk -v d=$1 '$1 == 1000 && $3 == d { print $4 }' $MP/quota; }
 # alloc_of DIR: bytes allocated to the regular files uid 1000 owns in DIR
 alloc_of() {
 	find $1 -user 1000 -type f -exec stat -c %b {} + | awk '{ s += $1 * 512 } END { print s + 0 }'
 }
 
 MNT=/tmp/quota-ext2.$$
-mkdir -p $MNT/ext $MNT/tmpfs
-dd if=/dev/zero of=$MNT/ext.img bs=1M count=16 2>/dev/null
-LOOP=$(losetup -f)
-check "losetup $LOOP" losetup $LOOP $MNT/ext.img
-check "mke2fs on a 16 MiB loop device" mke2fs -q -b 4096 $LOOP
-check "mount ext2" mount -t ext2 $LOOP $MNT/ext
-mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
-chmod 1777 $MNT/ext $MNT/tmpfs
+quota_mounts $MNT
 
 # Before: nothing limits user 1000 (the dd of 3 MiB).
 op fill $MNT/ext/before 0 $((64 * K))
@@ -47,78 +37,72 @@ poll 10 test -s /tmp/ghost-open.$$
 named=$(find $e -user 1000 -exec stat -c '%i %b' {} + | sort -u | awk '{ s += $2 * 512 } END { print s + 0 }')
 sync; echo 2 > /proc/sys/vm/drop_caches
 expect_errno "limit 1 MiB for uid 1000 on ext2" ok $MP/quota "1000 $M $MNT/ext"
-check "ext2: the new limit starts from what the user holds ($named + $ghost = $(used $e))" [ "$(used $e)" = $((named + ghost)) ]
+check "ext2: the new limit starts from what the user holds ($named + $ghost = $(quota_used $e))" [ "$(quota_used $e)" = $((named + ghost)) ]
 expect_errno "limit 1 MiB for uid 1000 on tmpfs" ok $MP/quota "1000 $M $MNT/tmpfs"
-while read -r fn hook; do
-	expect_errno "install $fn $hook" ok $MP/install "$fn $hook"
-done < $MP/quota_hooks
+quota_patches install
 cat $MP/patches
 kill $(cat /tmp/ghost-open.$$); wait
 rm -f /tmp/ghost-open.$$
-poll 10 [ "$(used $e)" = "$named" ]
-check "ext2: the unlinked file's blocks are given back when it is closed ($(used $e) = $named)" [ "$(used $e)" = "$named" ]
+poll 10 [ "$(quota_used $e)" = "$named" ]
+check "ext2: the unlinked file's blocks are given back when it is closed ($(quota_used $e) = $named)" [ "$(quota_used $e)" = "$named" ]
 asuser "rm -r $e/pre $e/pre-link $e/dir"
-check "ext2: rm of the rest leaves nothing used ($(used $e))" [ "$(used $e)" = 0 ]
+check "ext2: rm of the rest leaves nothing used ($(quota_used $e))" [ "$(quota_used $e)" = 0 ]
 
 for fs in ext tmpfs; do
 	d=$MNT/$fs
 	echo "--- $d"
 	# dd of 3 MiB, 64 KiB at a time: stops at the limit with EDQUOT
 	op fill $d/big 0 $((64 * K))
-	echo "fill: $OP_OUT; allocated $(alloc_of $d); quota says $(used $d)"
+	echo "fill: $OP_OUT; allocated $(alloc_of $d); quota says $(quota_used $d)"
 	check "$fs: a 3 MiB dd stops with EDQUOT ($OP_OUT)" [ "${OP_OUT##* }" = EDQUOT ]
 	a=$(alloc_of $d)
 	check "$fs: the user's files hold at most the limit ($a)" [ "$a" -le $M ]
 	check "$fs: and use all but at most one block of it ($a)" [ "$a" -ge $((M - 4 * K)) ]
-	check "$fs: quota shows what the files hold ($(used $d) = $a)" [ "$(used $d)" = "$a" ]
+	check "$fs: quota shows what the files hold ($(quota_used $d) = $a)" [ "$(quota_used $d)" = "$a" ]
 	# O_DIRECT past the limit: nothing more
 	op dwrite $d/direct 0 $((256 * K))
 	check "$fs: an O_DIRECT write when full: EDQUOT ($OP_OUT)" [ "$OP_OUT" = "errno 122 EDQUOT" ]
 	asuser "rm -f $d/big $d/direct"
-	check "$fs: after rm, nothing is used ($(used $d))" [ "$(used $d)" = 0 ]
+	check "$fs: after rm, nothing is used ($(quota_used $d))" [ "$(quota_used $d)" = 0 ]
 	# O_DIRECT: 2 MiB at once is cut short at the limit
 	op dwrite $d/direct 0 $((2 * M))
 	a=$(alloc_of $d)
 	echo "O_DIRECT 2 MiB: $OP_OUT; allocated $a"
 	check "$fs: O_DIRECT 2 MiB holds at most the limit ($OP_OUT, $a)" [ "$a" -le $M ]
-	check "$fs: quota shows it ($(used $d) = $a)" [ "$(used $d)" = "$a" ]
+	check "$fs: quota shows it ($(quota_used $d) = $a)" [ "$(quota_used $d)" = "$a" ]
 	asuser "rm -f $d/direct"
 	# usage survives eviction
 	op pwrite $d/keep 0 $((768 * K))
 	check "$fs: write 768 KiB ($OP_OUT)" [ "$OP_OUT" = "ok $((768 * K))" ]
-	before=$(used $d)
+	before=$(quota_used $d)
 	sync; echo 2 > /proc/sys/vm/drop_caches
-	check "$fs: drop_caches leaves the usage as it was ($before, $(used $d))" [ "$(used $d)" = "$before" ]
+	check "$fs: drop_caches leaves the usage as it was ($before, $(quota_used $d))" [ "$(quota_used $d)" = "$before" ]
 	op fill $d/more 0 $((64 * K))
 	a=$(alloc_of $d)
 	check "$fs: after drop_caches, writes still stop at the limit ($OP_OUT, $a)" [ "$a" -le $M ]
 	asuser "rm -f $d/more"
 	# chown moves the usage: a file root made, given to the user, counts
 	$MPTESTS/bin/fileops pwrite $d/gift 0 $((200 * K)) >/dev/null
-	before=$(used $d)
+	before=$(quota_used $d)
 	chown 1000 $d/gift
 	g=$(stat -c %b $d/gift)
-	check "$fs: chown to uid 1000 charges the file ($before + $((g * 512)) = $(used $d))" [ "$(used $d)" = $((before + g * 512)) ]
+	check "$fs: chown to uid 1000 charges the file ($before + $((g * 512)) = $(quota_used $d))" [ "$(quota_used $d)" = $((before + g * 512)) ]
 	op fill $d/more 0 $((64 * K))
 	check "$fs: the user's room shrank by the gift ($(alloc_of $d))" [ "$(alloc_of $d)" -le $M ]
 	asuser "rm -f $d/more"
 	chown 0 $d/gift
-	check "$fs: chown back to root frees it ($(used $d) = $before)" [ "$(used $d)" = "$before" ]
+	check "$fs: chown back to root frees it ($(quota_used $d) = $before)" [ "$(quota_used $d)" = "$before" ]
 	rm -f $d/gift
 	asuser "rm -f $d/keep"
-	check "$fs: nothing used at the end ($(used $d))" [ "$(used $d)" = 0 ]
+	check "$fs: nothing used at the end ($(quota_used $d))" [ "$(quota_used $d)" = 0 ]
 	# other users untouched
 	out=$(asuser2 "$MPTESTS/bin/fileops pwrite $d/u2 0 $((2 * M))")
 	check "$fs: user 1001 writes 2 MiB ($out)" [ "$out" = "ok $((2 * M))" ]
 	rm -f $d/u2
 done
 
-while read -r fn hook; do
-	expect_errno "revert $fn" ok $MP/revert "$fn"
-done < $MP/quota_hooks
+quota_patches revert
 expect_errno "remove the limit on ext2" ok $MP/quota "1000 0 $MNT/ext"
 expect_errno "remove the limit on tmpfs" ok $MP/quota "1000 0 $MNT/tmpfs"
-umount $MNT/ext && losetup -d $LOOP && umount $MNT/tmpfs
-check "the file systems unmount once the limits are gone" [ $? = 0 ]
-rm -rf $MNT
+quota_unmounts $MNT
 finish

@@ -9,7 +9,6 @@ load_markpatch
 need_engine
 revert_all
 K=1024 M=1048576
-used() { awk -v d=$1 '$1 == 1000 && $3 == d { print $4 }' $MP/quota; }
 # held DIR: what uid 1000's files in DIR are charged: sizes on ramfs,
 # allocated bytes elsewhere
 held() {
@@ -21,20 +20,11 @@ held() {
 }
 
 MNT=/tmp/quota-conc.$$
-mkdir -p $MNT/ram $MNT/tmpfs $MNT/ext
-mount -t ramfs ramfs $MNT/ram
-mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
-dd if=/dev/zero of=$MNT/ext.img bs=1M count=16 2>/dev/null
-LOOP=$(losetup -f)
-losetup $LOOP $MNT/ext.img && mke2fs -q -b 4096 $LOOP && mount -t ext2 $LOOP $MNT/ext
-check "ext2 mounted on $LOOP" grep -q " $MNT/ext ext2 " /proc/mounts
-chmod 1777 $MNT/ram $MNT/tmpfs $MNT/ext
+quota_mounts $MNT
 for fs in ram tmpfs ext; do
 	expect_errno "limit 1 MiB for uid 1000 on $fs" ok $MP/quota "1000 $M $MNT/$fs"
 done
-while read -r fn hook; do
-	expect_errno "install $fn $hook" ok $MP/install "$fn $hook"
-done < $MP/quota_hooks
+quota_patches install
 
 for fs in ram tmpfs ext; do
 	d=$MNT/$fs
@@ -45,7 +35,7 @@ for fs in ram tmpfs ext; do
 	cat /tmp/conc.* | sort | uniq -c
 	refused=$(cat /tmp/conc.* | grep -c 'EDQUOT$')
 	h=$(held $d)
-	echo "$fs: 8 writers: $refused ended with EDQUOT, the files hold $h, quota says $(used $d)"
+	echo "$fs: 8 writers: $refused ended with EDQUOT, the files hold $h, quota says $(quota_used $d)"
 	check "$fs: every writer ended with EDQUOT ($refused of 8)" [ "$refused" = 8 ]
 	check "$fs: the files hold at most the limit ($h <= $M)" [ "$h" -le $M ]
 	if [ $fs = ext ]; then
@@ -53,19 +43,15 @@ for fs in ram tmpfs ext; do
 	else
 		check "$fs: and exactly the limit ($h)" [ "$h" = $M ]
 	fi
-	check "$fs: quota shows what the files hold ($(used $d) = $h)" [ "$(used $d)" = "$h" ]
+	check "$fs: quota shows what the files hold ($(quota_used $d) = $h)" [ "$(quota_used $d)" = "$h" ]
 	asuser "rm -f $d/w*"
-	check "$fs: nothing used after rm ($(used $d))" [ "$(used $d)" = 0 ]
+	check "$fs: nothing used after rm ($(quota_used $d))" [ "$(quota_used $d)" = 0 ]
 	rm -f /tmp/conc.*
 done
 
-while read -r fn hook; do
-	expect_errno "revert $fn" ok $MP/revert "$fn"
-done < $MP/quota_hooks
+quota_patches revert
 for fs in ram tmpfs ext; do
 	expect_errno "remove the limit on $fs" ok $MP/quota "1000 0 $MNT/$fs"
 done
-umount $MNT/ext && losetup -d $LOOP && umount $MNT/ram && umount $MNT/tmpfs
-check "the file systems unmount once the limits are gone" [ $? = 0 ]
-rm -rf $MNT
+quota_unmounts $MNT
 finish

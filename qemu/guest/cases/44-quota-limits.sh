@@ -15,17 +15,8 @@ as() { AS_OUT=$(asuser "$1" 2>&1); AS_RC=$?; }
 quota_err() { [ "$AS_RC" != 0 ] && echo "$AS_OUT" | grep -q "quota"; }
 
 MNT=/tmp/quota-lim.$$
-mkdir -p $MNT/ram $MNT/tmpfs $MNT/ext
-mount -t ramfs ramfs $MNT/ram
-mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
-dd if=/dev/zero of=$MNT/ext.img bs=1M count=16 2>/dev/null
-LOOP=$(losetup -f)
-losetup $LOOP $MNT/ext.img && mke2fs -q -b 4096 $LOOP && mount -t ext2 $LOOP $MNT/ext
-check "ext2 mounted on $LOOP" grep -q " $MNT/ext ext2 " /proc/mounts
-chmod 1777 $MNT/ram $MNT/tmpfs $MNT/ext
-while read -r fn hook; do
-	expect_errno "install $fn $hook" ok $MP/install "$fn $hook"
-done < $MP/quota_hooks
+quota_mounts $MNT
+quota_patches install
 
 for fs in ram tmpfs ext; do
 	d=$MNT/$fs
@@ -57,8 +48,7 @@ for fs in tmpfs ram; do
 	d=$MNT/$fs
 	echo "--- $d: soft 256 KiB, grace 2 s, hard 1 MiB"
 	expect_errno "$fs: soft and hard byte limits" ok $MP/quota "1000 $M $d soft=$((256 * K)) grace=2"
-	op() { OP_OUT=$(asuser "$MPTESTS/bin/fileops $*"); }
-	op pwrite $d/a 0 $((200 * K)); check "$fs: 200 KiB, under the soft limit ($OP_OUT)" [ "$OP_OUT" = "ok $((200 * K))" ]
+		op pwrite $d/a 0 $((200 * K)); check "$fs: 200 KiB, under the soft limit ($OP_OUT)" [ "$OP_OUT" = "ok $((200 * K))" ]
 	check "$fs: no grace running ($(field $d grace_ends))" [ "$(field $d grace_ends)" = 0 ]
 	op pwrite $d/b 0 $((100 * K)); check "$fs: 100 KiB more, past the soft limit: allowed ($OP_OUT)" [ "$OP_OUT" = "ok $((100 * K))" ]
 	check "$fs: a grace period runs ($(field $d grace_ends))" [ "$(field $d grace_ends)" -gt 0 ]
@@ -86,10 +76,6 @@ expect_errno "ext: remove the limit" ok $MP/quota "1000 0 $d"
 expect_errno "options must be known" EINVAL $MP/quota "1000 0 $d hard=5"
 expect_errno "each option once" EINVAL $MP/quota "1000 0 $d soft=5 soft=6"
 
-while read -r fn hook; do
-	expect_errno "revert $fn" ok $MP/revert "$fn"
-done < $MP/quota_hooks
-umount $MNT/ext && losetup -d $LOOP && umount $MNT/ram && umount $MNT/tmpfs
-check "the file systems unmount once the limits are gone" [ $? = 0 ]
-rm -rf $MNT
+quota_patches revert
+quota_unmounts $MNT
 finish

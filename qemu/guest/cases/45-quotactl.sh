@@ -12,20 +12,11 @@ revert_all
 K=1024 M=1048576
 Q=$MPTESTS/bin/qctl
 MNT=/tmp/quotactl.$$
-mkdir -p $MNT/ram $MNT/tmpfs $MNT/ext
-mount -t ramfs ramfs $MNT/ram
-mount -t tmpfs -o size=64m tmpfs $MNT/tmpfs
-dd if=/dev/zero of=$MNT/ext.img bs=1M count=16 2>/dev/null
-LOOP=$(losetup -f)
-losetup $LOOP $MNT/ext.img && mke2fs -q -b 4096 $LOOP && mount -t ext2 $LOOP $MNT/ext
-check "ext2 mounted on $LOOP" grep -q " $MNT/ext ext2 " /proc/mounts
-chmod 1777 $MNT/ram $MNT/tmpfs $MNT/ext
+quota_mounts $MNT
 
 out=$($Q get $MNT/ram 1000)
 check "before the hooks, quotactl is the kernel's: ENOSYS ($out)" [ "$out" = "errno 38 ENOSYS" ]
-while read -r fn hook; do
-	expect_errno "install $fn $hook" ok $MP/install "$fn $hook"
-done < $MP/quota_hooks
+quota_patches install
 
 for fs in ram tmpfs ext; do
 	d=$MNT/$fs
@@ -43,7 +34,7 @@ for fs in ram tmpfs ext; do
 	out=$($Q get $d 1000)
 	echo "get: $out"
 	check "$fs: Q_GETQUOTA shows the limits in 1 KiB blocks" sh -c "echo '$out' | grep -q '^bhard 1024 bsoft 512 '"
-	used=$(awk -v d=$d '$1 == 1000 && $3 == d { print $4 }' $MP/quota)
+	used=$(quota_used $d)
 	check "$fs: and the usage in bytes ($used)" sh -c "echo '$out' | grep -q ' space $used ihard 20 isoft 0 inodes 1 '"
 	check "$fs: a grace period runs past the soft limit" sh -c "echo '$out' | grep -qv ' btime 0 '"
 	out=$(asuser "$Q get $d 1000"); check "$fs: uid 1000 reads its own quota" sh -c "echo '$out' | grep -q '^bhard 1024 '"
@@ -68,10 +59,6 @@ out=$($MPTESTS/bin/qctl get $LOOP 1002); check "ext2 by $LOOP: Q_GETQUOTA ($out)
 out=$($MPTESTS/bin/qctl set $LOOP 1002 0 0 0 0); check "ext2 by $LOOP: Q_SETQUOTA removes it ($out)" [ "$out" = ok ]
 out=$($MPTESTS/bin/qctl get /proc 0); check "another file system (proc): the kernel's answer, ENOSYS ($out)" [ "$out" = "errno 38 ENOSYS" ]
 
-while read -r fn hook; do
-	expect_errno "revert $fn" ok $MP/revert "$fn"
-done < $MP/quota_hooks
-umount $MNT/ext && losetup -d $LOOP && umount $MNT/ram && umount $MNT/tmpfs
-check "the file systems unmount once the limits are gone" [ $? = 0 ]
-rm -rf $MNT
+quota_patches revert
+quota_unmounts $MNT
 finish
