@@ -2,7 +2,9 @@
 # limit on ramfs, tmpfs and ext2 (creating a file, a directory or a symlink
 # past it fails with EDQUOT; deleting and chown move the count), and soft
 # limits with a grace period (past the soft limit writes go on until the
-# grace period ends, then fail; coming back under it clears the grace).
+# grace period ends, then fail; coming back under it clears the grace); a
+# limit lowered below the usage; root, who is not held to limits; a file
+# system the quota does not know.
 . "${MPTESTS:-/tests}/lib.sh"
 load_markpatch
 need_engine
@@ -61,6 +63,22 @@ for fs in tmpfs ram; do
 	asuser "rm $d/a $d/c"
 	expect_errno "$fs: remove the limit" ok $MP/quota "1000 0 $d"
 done
+
+# A limit lowered below the usage refuses growth until enough is freed;
+# root is not held to the limit, but what it writes is charged to the owner.
+d=$MNT/tmpfs
+expect_errno "tmpfs: a 1 MiB limit" ok $MP/quota "1000 $M $d"
+op pwrite $d/a 0 $((512 * K)); check "tmpfs: 512 KiB ($OP_OUT)" [ "$OP_OUT" = "ok $((512 * K))" ]
+expect_errno "tmpfs: the limit lowered to 256 KiB, below the usage" ok $MP/quota "1000 $((256 * K)) $d"
+op pwrite $d/b 0 4096; check "tmpfs: a new page is refused: EDQUOT ($OP_OUT)" [ "$OP_OUT" = "errno 122 EDQUOT" ]
+out=$($MPTESTS/bin/fileops pwrite $d/a $((512 * K)) $((64 * K)))
+check "tmpfs: root appends 64 KiB to the user's file over the limit ($out)" [ "$out" = "ok $((64 * K))" ]
+check "tmpfs: charged to the user ($(quota_used $d))" [ "$(quota_used $d)" = $((576 * K)) ]
+asuser "rm $d/a"
+op pwrite $d/b 0 4096; check "tmpfs: after rm, allowed again ($OP_OUT)" [ "$OP_OUT" = "ok 4096" ]
+asuser "rm $d/b"
+expect_errno "tmpfs: remove the limit" ok $MP/quota "1000 0 $d"
+expect_errno "a limit on a file system the quota does not know (proc)" EOPNOTSUPP $MP/quota "1000 $M /proc"
 
 # Soft limit on inodes (ext2).
 d=$MNT/ext
