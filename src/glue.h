@@ -254,6 +254,10 @@ struct markpatch_quota_user {
 #define MARKPATCH_QCMD_SETQUOTA		7
 #define MARKPATCH_QCMD_GETNEXTQUOTA	8
 int markpatch_quota_decode_cmd(u32 cmd, u32 *type);
+/* The mount point of device major:minor in a /proc/self/mountinfo text,
+ * unescaped into @out: its length, or -1. */
+long markpatch_quota_mount_of_device(const char *mountinfo, size_t len, u32 major, u32 minor,
+				     char *out, size_t out_len);
 /* struct if_dqblk (72 bytes, uapi) from and to a user's state. */
 void markpatch_quota_dqblk_of(const struct markpatch_quota_user *q, void *if_dqblk);
 void markpatch_quota_apply_dqblk(struct markpatch_quota_user *q, const void *if_dqblk);

@@ -25,6 +25,10 @@
 #include <linux/string.h>
 #include <linux/wait_bit.h>
 #include <linux/timekeeping.h>
+#include <linux/file.h>
+#include <linux/sizes.h>
+#include <linux/mm.h>
+#include <linux/kdev_t.h>
 
 #include "quota.h"
 
@@ -379,21 +383,82 @@ int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid)
 	return 0;
 }
 
+/*
+ * The mount point of the file system on @dev as the calling process sees
+ * it, from its /proc/self/mountinfo (a module has no other way from a
+ * device to a mount; it is what the quota tools read too).
+ */
+static int path_from_mountinfo(dev_t dev, struct path *path)
+{
+	size_t cap = 16384, len = 0;
+	char *buf = NULL, *point;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+	long plen;
+	int ret;
+
+	f = filp_open("/proc/self/mountinfo", O_RDONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	for (;;) {
+		if (len == cap || !buf) {
+			char *bigger;
+
+			if (buf)
+				cap *= 2;
+			bigger = cap > SZ_1M ? NULL : kvrealloc(buf, cap, GFP_KERNEL);
+			if (!bigger) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf = bigger;
+		}
+		n = kernel_read(f, buf + len, cap - len, &pos);
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	point = kmalloc(PATH_MAX, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (point) {
+		plen = markpatch_quota_mount_of_device(buf, len, MAJOR(dev), MINOR(dev), point, PATH_MAX - 1);
+		ret = -ENODEV;
+		if (plen >= 0) {
+			point[plen] = 0;
+			ret = kern_path(point, 0, path);
+			if (!ret && path->dentry->d_sb->s_dev != dev) {
+				path_put(path);
+				ret = -ENODEV;
+			}
+		}
+		kfree(point);
+	}
+out:
+	kvfree(buf);
+	fput(f);
+	return ret;
+}
+
 int markpatch_quota_path_of_dev(dev_t dev, struct path *path)
 {
-	int i, ret = -ENODEV;
+	int i;
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
 		if (limits[i].sb && limits[i].sb->s_dev == dev && limits[i].sb->s_bdev) {
 			*path = limits[i].path;
 			path_get(path);
-			ret = 0;
-			break;
+			mutex_unlock(&quota_lock);
+			return 0;
 		}
 	}
 	mutex_unlock(&quota_lock);
-	return ret;
+	return path_from_mountinfo(dev, path);
 }
 
 void markpatch_quota_grace(struct super_block *sb, u64 *bgrace, u64 *igrace)

@@ -90,7 +90,8 @@ int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid);
 void markpatch_quota_grace(struct super_block *sb, u64 *bgrace, u64 *igrace);
 void markpatch_quota_set_grace(struct super_block *sb, const u64 *bgrace, const u64 *igrace);
 
-/* A path on the file system mounted from @dev that has a limit, or -ENODEV. */
+/* A path on the file system mounted from @dev (through a limit on it, or the
+ * caller's /proc/self/mountinfo), or a negative errno. */
 int markpatch_quota_path_of_dev(dev_t dev, struct path *path);
 
 /* quota_ctl.c: the hooks on quotactl(2) and quotactl_fd(2). */

@@ -163,6 +163,27 @@ fn user_quota(q: &bindings::markpatch_quota_user) -> UserQuota {
     }
 }
 
+/// The mount point of device `major:minor` in a mountinfo text (see
+/// [`quota::mount_of_device`]): its length in `out`, or -1.
+#[no_mangle]
+extern "C" fn markpatch_quota_mount_of_device(
+    mountinfo: *const c_char,
+    len: usize,
+    major: u32,
+    minor: u32,
+    out: *mut c_char,
+    out_len: usize,
+) -> kernel::ffi::c_long {
+    // SAFETY: quota.c passes `len` bytes it read and an `out_len`-byte buffer it owns.
+    let (text, out) = unsafe {
+        (
+            core::slice::from_raw_parts(mountinfo.cast::<u8>(), len),
+            core::slice::from_raw_parts_mut(out.cast::<u8>(), out_len),
+        )
+    };
+    quota::mount_of_device(text, major, minor, out).map_or(-1, |n| n as kernel::ffi::c_long)
+}
+
 /// `Q_GETQUOTA`'s answer for `q`, written to the `struct if_dqblk` at `out`.
 #[no_mangle]
 extern "C" fn markpatch_quota_dqblk_of(q: *const bindings::markpatch_quota_user, out: *mut c_void) {
@@ -191,4 +212,5 @@ same_signature!(bindings::markpatch_quota_statfs, markpatch_quota_statfs);
 same_signature!(bindings::markpatch_quota_parse, markpatch_quota_parse);
 same_signature!(bindings::markpatch_quota_decode_cmd, markpatch_quota_decode_cmd);
 same_signature!(bindings::markpatch_quota_dqblk_of, markpatch_quota_dqblk_of);
+same_signature!(bindings::markpatch_quota_mount_of_device, markpatch_quota_mount_of_device);
 same_signature!(bindings::markpatch_quota_apply_dqblk, markpatch_quota_apply_dqblk);

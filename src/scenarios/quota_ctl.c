@@ -11,7 +11,8 @@
  *
  * quotactl names the file system by a block device (as the quota tools
  * do) or, here, by any path on it; a block device is found through a limit
- * already set on its file system (the kernel gives a module no way from a
+ * already set on its file system, or else through the caller's
+ * /proc/self/mountinfo (the kernel gives a module no other way from a
  * device to a mount). quotactl_fd takes any open file on it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -120,7 +121,7 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 }
 
 /* The file system quotactl's @special names: a path on it, or a block
- * device with a limit already on its file system. */
+ * device it is mounted from. */
 static int special_path(const char __user *special, struct path *path)
 {
 	char *name = strndup_user(special, PATH_MAX);

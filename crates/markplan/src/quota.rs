@@ -313,6 +313,43 @@ pub fn apply_dqblk(q: &UserQuota, d: &DqBlk) -> UserQuota {
     n
 }
 
+/// The mount point, in a `/proc/self/mountinfo` text, of the first mount
+/// of the file system on device `major:minor`, unescaped into `out` (the
+/// kernel writes space, tab, newline and backslash as `\ooo`); its length,
+/// or None when there is none or it does not fit.
+pub fn mount_of_device(mountinfo: &[u8], major: u32, minor: u32, out: &mut [u8]) -> Option<usize> {
+    for line in mountinfo.split(|&b| b == b'\n') {
+        // mount ID, parent ID, major:minor, root, mount point, ...
+        let mut fields = line.split(|&b| b == b' ');
+        let (Some(_), Some(_), Some(dev), Some(_), Some(point)) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let mut parts = dev.split(|&b| b == b':');
+        let number = |s: Option<&[u8]>| -> Option<u32> { core::str::from_utf8(s?).ok()?.parse().ok() };
+        if number(parts.next()) != Some(major) || number(parts.next()) != Some(minor) {
+            continue;
+        }
+        let mut n = 0;
+        let mut i = 0;
+        while i < point.len() {
+            let b = if point[i] == b'\\' && i + 3 < point.len() && point[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+                let v = point[i + 1..i + 4].iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                i += 4;
+                u8::try_from(v).ok()?
+            } else {
+                i += 1;
+                point[i - 1]
+            };
+            *out.get_mut(n)? = b;
+            n += 1;
+        }
+        return Some(n);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +481,23 @@ mod tests {
     }
 
     const QIF_USAGE_BITS: u32 = QIF_SPACE | QIF_INODES;
+
+    #[test]
+    fn a_device_s_mount_point_from_mountinfo() {
+        let info = b"22 1 0:20 / / rw,relatime - rootfs rootfs rw\n\
+35 22 7:0 / /tmp/quota\\040a/ext rw,relatime - ext2 /dev/loop0 rw\n\
+36 22 7:0 / /other rw - ext2 /dev/loop0 rw\n\
+37 22 7:1 / /tmp/x rw - ext2 /dev/loop1 rw\n";
+        let mut out = [0u8; 64];
+        let n = mount_of_device(info, 7, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/tmp/quota a/ext");
+        let n = mount_of_device(info, 7, 1, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/tmp/x");
+        assert_eq!(mount_of_device(info, 7, 2, &mut out), None);
+        assert_eq!(mount_of_device(info, 0, 20, &mut out[..0]), None);
+        assert_eq!(mount_of_device(b"", 7, 0, &mut out), None);
+        assert_eq!(mount_of_device(b"garbage\n1 2 x:y / /a\n", 7, 0, &mut out), None);
+    }
 
     #[test]
     fn df_shows_the_limit_and_what_is_left() {

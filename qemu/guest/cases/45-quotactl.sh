@@ -4,7 +4,7 @@
 # limits and usage (a user their own, root anyone's), Q_GETNEXTQUOTA walks
 # the limited users, Q_GETINFO/Q_SETINFO the grace periods, Q_GETFMT the
 # format; by a path on the file system, by an fd, and (ext2) by its block
-# device once it has a limit; a group quota is off (ESRCH).
+# device, with or without a limit on it yet; a group quota is off (ESRCH).
 . "${MPTESTS:-/tests}/lib.sh"
 load_markpatch
 need_engine
@@ -57,6 +57,11 @@ done
 # is still there)
 out=$($MPTESTS/bin/qctl get $LOOP 1002); check "ext2 by $LOOP: Q_GETQUOTA ($out)" sh -c "echo '$out' | grep -q '^bhard 2048 '"
 out=$($MPTESTS/bin/qctl set $LOOP 1002 0 0 0 0); check "ext2 by $LOOP: Q_SETQUOTA removes it ($out)" [ "$out" = ok ]
+check "ext2: no limit left" sh -c "! grep -q ' $MNT/ext ' $MP/quota"
+# with no limit on it, the device is found through the caller's mountinfo
+out=$($MPTESTS/bin/qctl set $LOOP 1003 0 4096 0 0); check "ext2 by $LOOP: the first limit, by Q_SETQUOTA ($out)" [ "$out" = ok ]
+check "ext2: the quota file shows it on the mount point" sh -c "grep -q '^1003 4194304 $MNT/ext 0 ' $MP/quota"
+out=$($MPTESTS/bin/qctl set $LOOP 1003 0 0 0 0); check "ext2 by $LOOP: removed again ($out)" [ "$out" = ok ]
 out=$($MPTESTS/bin/qctl get /proc 0); check "another file system (proc): the kernel's answer, ENOSYS ($out)" [ "$out" = "errno 38 ENOSYS" ]
 
 quota_patches revert
