@@ -456,6 +456,11 @@ mod tests {
         assert_eq!(decode_cmd(0x8000_0900), Some((QuotaCmd::GetNextQuota, 0)));
         assert_eq!(decode_cmd(0x8000_0400), Some((QuotaCmd::GetFmt, 0)));
         assert_eq!(decode_cmd(0x8000_0100), Some((QuotaCmd::Sync, 0)));
+        assert_eq!(decode_cmd(0x8000_0200), Some((QuotaCmd::QuotaOn, 0)));
+        assert_eq!(decode_cmd(0x8000_0300), Some((QuotaCmd::QuotaOff, 0)));
+        assert_eq!(decode_cmd(0x8000_0500), Some((QuotaCmd::GetInfo, 0)));
+        assert_eq!(decode_cmd(0x8000_0600), Some((QuotaCmd::SetInfo, 0)));
+        assert_eq!(decode_cmd(0x8000_0902), Some((QuotaCmd::GetNextQuota, 2)));
         // XFS's Q_XGETQUOTA (QCMD(XQM_CMD(3), 0)) and nonsense
         assert_eq!(decode_cmd(0x0058_0300), None);
         assert_eq!(decode_cmd(0x8000_0000), None);
@@ -477,6 +482,17 @@ mod tests {
         let set = DqBlk { ihardlimit: 3, isoftlimit: 2, curinodes: 100, curspace: 1, valid: QIF_ILIMITS | QIF_USAGE_BITS, ..Default::default() };
         let n = apply_dqblk(&q, &set);
         assert_eq!((n.inodes, n.isoft, n.files, n.used), (3, 2, 2, 4096));
+        // Only what `valid` names changes.
+        let only_inodes = DqBlk { bhardlimit: 7, bsoftlimit: 7, btime: 9, itime: 9, ihardlimit: 3, valid: QIF_ILIMITS, ..Default::default() };
+        let n = apply_dqblk(&q, &only_inodes);
+        assert_eq!((n.bytes, n.soft, n.btime, n.itime, n.inodes), (1 << 20, 1000, 0, 7, 3));
+        let times = DqBlk { btime: 100, itime: 200, bhardlimit: 7, ihardlimit: 7, valid: QIF_BTIME | QIF_ITIME, ..Default::default() };
+        let n = apply_dqblk(&q, &times);
+        assert_eq!((n.btime, n.itime, n.bytes, n.inodes), (100, 200, 1 << 20, 10));
+        let btime_only = DqBlk { btime: 100, itime: 200, valid: QIF_BTIME, ..Default::default() };
+        assert_eq!((apply_dqblk(&q, &btime_only).btime, apply_dqblk(&q, &btime_only).itime), (100, 7));
+        let itime_only = DqBlk { btime: 100, itime: 200, valid: QIF_ITIME, ..Default::default() };
+        assert_eq!((apply_dqblk(&q, &itime_only).btime, apply_dqblk(&q, &itime_only).itime), (0, 200));
         assert_eq!(apply_dqblk(&q, &DqBlk { bhardlimit: u64::MAX, valid: QIF_BLIMITS, ..Default::default() }).bytes, u64::MAX);
     }
 
@@ -497,6 +513,15 @@ mod tests {
         assert_eq!(mount_of_device(info, 0, 20, &mut out[..0]), None);
         assert_eq!(mount_of_device(b"", 7, 0, &mut out), None);
         assert_eq!(mount_of_device(b"garbage\n1 2 x:y / /a\n", 7, 0, &mut out), None);
+        // A backslash without three octal digits after it is itself.
+        let n = mount_of_device(b"1 2 7:0 / /a\\01 rw\n", 7, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/a\\01");
+        let n = mount_of_device(b"1 2 7:0 / /a\\ rw\n", 7, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/a\\");
+        let n = mount_of_device(b"1 2 7:0 / /a\\0123 rw\n", 7, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/a\n3");
+        let n = mount_of_device(b"1 2 7:0 / /a\\08x rw\n", 7, 0, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/a\\08x");
     }
 
     #[test]

@@ -339,6 +339,11 @@ fn residual_stale_mark_and_text_register_misleads() {
     assert_eq!(d, Decision::Resume { pop: 2, index: 1 }, "documented residual case");
     // The truth (one mark) is a rival the kernel counts as ambiguous.
     assert_eq!(rival(&m, &region, Position::Stub, 2), Some(1));
+    // The same stack at an int3 before IM has the same candidates; there is
+    // no int3 past the region.
+    assert_eq!(rival(&m, &region, Position::Trap { index: region.len() - 1 }, 2), Some(1));
+    assert_eq!(rival(&m, &region, Position::Trap { index: region.len() }, 2), None);
+    assert_eq!(rival(&m, &region, Position::Trap { index: region.len() + 5 }, 2), None);
 }
 
 fn rival(m: &Machine, region: &[Op], at: Position, chosen: usize) -> Option<usize> {
