@@ -66,8 +66,8 @@ extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) ->
         let (pop, resume) = match decision {
             Decision::Resume { pop, index: resume } => {
                 let at = Position::Trap { index };
-                if let Some(rival) = rival_in_frame(&|i| word_at(s, i), s, &live.effects[..m], realigned, at, pop, &is_text) {
-                    live.count_ambiguous(s, pop, rival);
+                if rival_in_frame(&|i| word_at(s, i), s, &live.effects[..m], realigned, at, pop, &is_text).is_some() {
+                    live.count_ambiguous();
                 }
                 (pop, resume)
             }

@@ -92,18 +92,11 @@ impl Live {
 
     /// Counts a decision that a smaller candidate with another return slot
     /// also explained (`markplan::resolve::rival_in_frame`), here and in
-    /// [`AMBIGUOUS_DECISIONS`]; the first few are logged with their stack.
-    pub(crate) fn count_ambiguous(&self, sp: u64, chosen: usize, rival: usize) {
+    /// [`AMBIGUOUS_DECISIONS`]. Not logged: the resolver runs inside any
+    /// patched function, scheduler locks held perhaps, where printk may not.
+    pub(crate) fn count_ambiguous(&self) {
         self.ambiguous.fetch_add(1, Ordering::Relaxed);
-        if AMBIGUOUS_DECISIONS.fetch_add(1, Ordering::Relaxed) < AMBIGUOUS_LOGGED {
-            kernel::pr_warn!(
-                "resolver: ambiguous stack at {:#x} in the region at {:#x}: took {} marks, {} also fits\n",
-                sp,
-                self.insn_addr[0],
-                chosen,
-                rival
-            );
-        }
+        AMBIGUOUS_DECISIONS.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The instructions of the region.
@@ -120,8 +113,6 @@ pub(crate) static INCONSISTENT_STACKS: AtomicU64 = AtomicU64::new(0);
 /// patch (`stats`: ambiguous_decisions): the stacks on which the residual
 /// assumption A1 (docs/design.md, "The exact guarantee") was relied on.
 pub(crate) static AMBIGUOUS_DECISIONS: AtomicU64 = AtomicU64::new(0);
-/// How many of them are logged.
-const AMBIGUOUS_LOGGED: u64 = 10;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());

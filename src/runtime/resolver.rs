@@ -54,9 +54,8 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
     let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp });
     let decision = resolve_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, !hook.is_null(), &is_text);
     if let Decision::RunHook { pop } | Decision::Resume { pop, .. } = decision {
-        let rival = rival_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, pop, &is_text);
-        if let Some(rival) = rival {
-            live.count_ambiguous(sp, pop, rival);
+        if rival_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, pop, &is_text).is_some() {
+            live.count_ambiguous();
         }
     }
     let (pop, target) = match decision {

@@ -187,9 +187,24 @@ extern "C" fn markpatch_quota_mount_of_device(
 /// `Q_GETQUOTA`'s answer for `q`, written to the `struct if_dqblk` at `out`.
 #[no_mangle]
 extern "C" fn markpatch_quota_dqblk_of(q: *const bindings::markpatch_quota_user, out: *mut c_void) {
-    // SAFETY: quota_ctl.c passes its own user state and a struct if_dqblk,
-    // whose layout DqBlk has (checked above and in quota_ctl.c).
-    unsafe { out.cast::<DqBlk>().write_unaligned(quota::dqblk_of(&user_quota(&*q))) };
+    // SAFETY: quota_ctl.c passes its own user state.
+    let d = quota::dqblk_of(&user_quota(unsafe { &*q }));
+    let out = out.cast::<DqBlk>();
+    // SAFETY: `out` is a struct if_dqblk, whose layout DqBlk has (checked
+    // above and in quota_ctl.c); field by field, so that its tail padding
+    // is left as the caller set it (copy_to_user sends it out).
+    unsafe {
+        use core::ptr::addr_of_mut;
+        addr_of_mut!((*out).bhardlimit).write_unaligned(d.bhardlimit);
+        addr_of_mut!((*out).bsoftlimit).write_unaligned(d.bsoftlimit);
+        addr_of_mut!((*out).curspace).write_unaligned(d.curspace);
+        addr_of_mut!((*out).ihardlimit).write_unaligned(d.ihardlimit);
+        addr_of_mut!((*out).isoftlimit).write_unaligned(d.isoftlimit);
+        addr_of_mut!((*out).curinodes).write_unaligned(d.curinodes);
+        addr_of_mut!((*out).btime).write_unaligned(d.btime);
+        addr_of_mut!((*out).itime).write_unaligned(d.itime);
+        addr_of_mut!((*out).valid).write_unaligned(d.valid);
+    }
 }
 
 /// `Q_SETQUOTA`: `q`'s limits once the `struct if_dqblk` at `d` applies.

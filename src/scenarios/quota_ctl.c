@@ -50,6 +50,7 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 	struct path p;
 	kuid_t uid;
 	u32 type, nid;
+	bool found;
 	int c = markpatch_quota_decode_cmd(cmd, &type);
 
 	*handled = c >= 0 && markpatch_quota_supported(sb) && !sb->s_qcop;
@@ -60,9 +61,10 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 	uid = make_kuid(current_user_ns(), id);
 	switch (c) {
 	case MARKPATCH_QCMD_SYNC:
+		return 0;	/* nothing to write back; anyone may ask, as of the kernel */
 	case MARKPATCH_QCMD_QUOTAON:
 	case MARKPATCH_QCMD_QUOTAOFF:
-		/* Nothing to write back; on while the hooks are installed. */
+		/* On while the hooks are installed. */
 		return capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
 	case MARKPATCH_QCMD_GETFMT:
 		return put_user((u32)QFMT_VFS_V1, (u32 __user *)addr);
@@ -87,6 +89,7 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 		markpatch_quota_user_of(sb, uid, &q);
 		memset(&next, 0, sizeof(next));
 		markpatch_quota_dqblk_of(&q, &next);
+		next.dqb_id = 0;	/* struct if_dqblk's tail padding: nothing of ours */
 		return copy_to_user(addr, &next, sizeof(struct if_dqblk)) ? -EFAULT : 0;
 	case MARKPATCH_QCMD_GETNEXTQUOTA:
 		if (!capable(CAP_SYS_ADMIN))
@@ -105,9 +108,11 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 			return -EINVAL;
 		if (copy_from_user(&next, addr, sizeof(struct if_dqblk)))
 			return -EFAULT;
-		if (!markpatch_quota_user_of(sb, uid, &q))
-			memset(&q, 0, sizeof(q));
+		found = markpatch_quota_user_of(sb, uid, &q);
 		markpatch_quota_apply_dqblk(&q, &next);
+		/* No limits for a user who had none: nothing to do, as dquot. */
+		if (!found && !q.bytes && !q.soft && !q.inodes && !q.isoft)
+			return 0;
 		line = (struct markpatch_quota_line) {
 			.uid = from_kuid(&init_user_ns, uid), .bytes = q.bytes, .soft = q.soft,
 			.inodes = q.inodes, .isoft = q.isoft,

@@ -47,9 +47,11 @@
 
 #define ARGS(c) (c)->args[0], (c)->args[1], (c)->args[2], (c)->args[3], (c)->args[4], (c)->args[5]
 
+/* Not held to limits, as dquot's ignore_hardlimit; asked without an
+ * audit record, since it is asked on every allocation of a limited user. */
 static bool exempt(void)
 {
-	return capable(CAP_SYS_RESOURCE);
+	return has_capability_noaudit(current, CAP_SYS_RESOURCE);
 }
 
 /*
@@ -269,17 +271,13 @@ static u64 quota_inode_ext2(const struct markpatch_call *c)
 	return new_inode_checked(c, ((struct inode *)c->args[0])->i_sb, true);
 }
 
-/* struct inode *shmem_get_inode(struct mnt_idmap *idmap, struct super_block *sb,
- *				 struct inode *dir, umode_t mode, dev_t dev, unsigned long flags) */
-static u64 quota_inode_shmem(const struct markpatch_call *c)
-{
-	return new_inode_checked(c, (struct super_block *)c->args[1], true);
-}
-
 /* ramfs_mknod(idmap, dir, dentry, mode, dev) (also behind create and mkdir),
- * ramfs_symlink(idmap, dir, dentry, symname), ramfs_tmpfile(idmap, dir, file, mode):
- * 0 or a negative errno. ramfs_get_inode() itself can only say ENOSPC. */
-static u64 quota_inode_ramfs(const struct markpatch_call *c)
+ * ramfs_symlink(idmap, dir, dentry, symname), ramfs_tmpfile(idmap, dir, file, mode),
+ * and tmpfs's shmem_mknod, shmem_symlink and shmem_tmpfile alike: 0 or a
+ * negative errno. Not their inode allocators: ramfs_get_inode() can only
+ * say ENOSPC, and an inode shmem_get_inode() made can still be dropped
+ * (with links) when the rest of the creation fails. */
+static u64 quota_inode_dir(const struct markpatch_call *c)
 {
 	return new_inode_checked(c, ((struct inode *)c->args[1])->i_sb, false);
 }
@@ -423,10 +421,12 @@ static const struct {
 	{ "notify_change", "quota_setattr", quota_setattr },
 	{ "vfs_statfs", "quota_statfs", quota_statfs },
 	{ "ext2_new_inode", "quota_inode_ext2", quota_inode_ext2 },
-	{ "shmem_get_inode", "quota_inode_shmem", quota_inode_shmem },
-	{ "ramfs_mknod", "quota_inode_ramfs", quota_inode_ramfs },
-	{ "ramfs_symlink", "quota_inode_ramfs", quota_inode_ramfs },
-	{ "ramfs_tmpfile", "quota_inode_ramfs", quota_inode_ramfs },
+	{ "shmem_mknod", "quota_inode_dir", quota_inode_dir },
+	{ "shmem_symlink", "quota_inode_dir", quota_inode_dir },
+	{ "shmem_tmpfile", "quota_inode_dir", quota_inode_dir },
+	{ "ramfs_mknod", "quota_inode_dir", quota_inode_dir },
+	{ "ramfs_symlink", "quota_inode_dir", quota_inode_dir },
+	{ "ramfs_tmpfile", "quota_inode_dir", quota_inode_dir },
 	{ "__x64_sys_quotactl", "quota_quotactl", markpatch_quota_quotactl },
 	{ "__x64_sys_quotactl_fd", "quota_quotactl_fd", markpatch_quota_quotactl_fd },
 };
@@ -436,7 +436,7 @@ int markpatch_quota_hooks_register(void)
 	int i, ret;
 
 	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		/* One hook may serve several functions (quota_inode_ramfs). */
+		/* One hook may serve several functions (quota_inode_dir). */
 		if (i && hooks[i].fn == hooks[i - 1].fn)
 			continue;
 		ret = markpatch_rust_register_hook(hooks[i].name, hooks[i].fn, NULL, NULL);

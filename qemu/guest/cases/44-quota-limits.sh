@@ -74,6 +74,11 @@ op pwrite $d/b 0 4096; check "tmpfs: a new page is refused: EDQUOT ($OP_OUT)" [ 
 out=$($MPTESTS/bin/fileops pwrite $d/a $((512 * K)) $((64 * K)))
 check "tmpfs: root appends 64 KiB to the user's file over the limit ($out)" [ "$out" = "ok $((64 * K))" ]
 check "tmpfs: charged to the user ($(quota_used $d))" [ "$(quota_used $d)" = $((576 * K)) ]
+# a symlink whose target needs a page when no page fits: refused, and the
+# inode it was about to be is not left counted
+files=$(field $d files)
+as "ln -s $(printf '%0200d' 0) $d/long"; check "tmpfs: a long symlink when full: EDQUOT ($AS_OUT)" quota_err
+check "tmpfs: the inode count is as before ($files = $(field $d files))" [ "$(field $d files)" = "$files" ]
 asuser "rm $d/a"
 op pwrite $d/b 0 4096; check "tmpfs: after rm, allowed again ($OP_OUT)" [ "$OP_OUT" = "ok 4096" ]
 asuser "rm $d/b"
