@@ -201,15 +201,8 @@ pub fn resolve_in_frame(
     hook_active: bool,
     is_text: &dyn Fn(u64) -> bool,
 ) -> Decision {
-    let m = effects.len();
-    if m == 0 {
+    let Some(first) = first_index(at, effects.len()) else {
         return Decision::Inconsistent;
-    }
-    // `first`: the index the thread would run next with no marks.
-    let first = match at {
-        Position::Stub => m - 1,
-        Position::Trap { index } if index < m => index,
-        Position::Trap { .. } => return Decision::Inconsistent,
     };
     let run = count_marks_with(word_at, sp, first);
     for c in (0..=run).rev() {
@@ -223,6 +216,15 @@ pub fn resolve_in_frame(
         };
     }
     Decision::Inconsistent
+}
+
+/// The index a thread at `at` would run next had it run no marks, in a
+/// region of `m` instructions; None for an empty region or a trap past it.
+fn first_index(at: Position, m: usize) -> Option<usize> {
+    match at {
+        Position::Stub => m.checked_sub(1),
+        Position::Trap { index } => (index < m).then_some(index),
+    }
 }
 
 /// The return slot (in words from `sp`) of candidate `c`, when it is
@@ -267,11 +269,7 @@ pub fn rival_in_frame(
     chosen: usize,
     is_text: &dyn Fn(u64) -> bool,
 ) -> Option<usize> {
-    let first = match at {
-        Position::Stub => effects.len().checked_sub(1)?,
-        Position::Trap { index } if index < effects.len() => index,
-        Position::Trap { .. } => return None,
-    };
+    let first = first_index(at, effects.len())?;
     let slot = return_slot(word_at, sp, effects, realigned, first, chosen, is_text)?;
     (0..chosen)
         .rev()
