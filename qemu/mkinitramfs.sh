@@ -23,6 +23,16 @@ targets_ko=$MARKPATCH_ROOT/tests/targets/markpatch_targets.ko
 if [ -f "$targets_ko" ] && [ ! -e "$root/modules/markpatch_targets.ko" ]; then
 	cp "$targets_ko" "$root/modules/"
 fi
+# Debian's quota tools, with the shared libraries they load, at the paths
+# they have on the host: the guest's quota cases run them as an
+# administrator would (setup installs the `quota` package).
+for tool in /usr/sbin/setquota /usr/bin/quota /usr/sbin/repquota /usr/sbin/quotacheck /usr/sbin/quotaon; do
+	[ -x "$tool" ] || die "$tool missing: run make setup (it installs Debian's quota package)"
+	for f in "$tool" $(ldd "$tool" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+	done
+done
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\nuser2:x:1001:1001:user2:/tmp:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\nuser2:x:1001:\n' > "$root/etc/group"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(linux-source-6.12 rustc-web rust-web-src clang-19 lld-19 llvm-19
 	libclang-19-dev qemu-system-x86 busybox-static flex bison bc libelf-dev
 	libssl-dev cpio kmod binutils make gcc patch python3 python3-pip
-	python3-matplotlib)
+	python3-matplotlib quota)
 BINDGEN_VERSION=0.69.5
 
 SUDO=

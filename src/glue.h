@@ -261,6 +261,16 @@ long markpatch_quota_mount_of_device(const char *mountinfo, size_t len, u32 majo
 /* struct if_dqblk (72 bytes, uapi) from and to a user's state. */
 void markpatch_quota_dqblk_of(const struct markpatch_quota_user *q, void *if_dqblk);
 void markpatch_quota_apply_dqblk(struct markpatch_quota_user *q, const void *if_dqblk);
+/* One user of the quota file aquota.user. */
+struct markpatch_quota_file_user {
+	u32 id;
+	struct markpatch_quota_user q;
+};
+/* The vfsv0 quota file (markplan::quota_file) of the @n @users (reordered
+ * by id) and the grace periods, written to @out: its length, or minus the
+ * length it needs when @len is shorter. */
+long markpatch_quota_file(struct markpatch_quota_file_user *users, size_t n, u64 bgrace, u64 igrace,
+			  void *out, size_t len);
 
 /* src/ksys/symbol.rs: whether kallsyms has a function of that name. */
 bool markpatch_kernel_has(const char *name);

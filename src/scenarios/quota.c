@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/sysctl.h>
 #include <linux/namei.h>
 #include <linux/cred.h>
 #include <linux/sysfs.h>
@@ -364,6 +365,71 @@ bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatc
 	return found;
 }
 
+/*
+ * Q_SYNC: when the administrator made a quota file aquota.user at the root
+ * of @path's mount (quotacheck -c), rewrites it with the limits on the file
+ * system and their usage, as a vfsv0 quota keeps that file; repquota asks
+ * for this and then reads the users from the file. Written as the caller
+ * (root: quota_ctl.c asks for CAP_SYS_ADMIN); 0 or a negative errno.
+ */
+int markpatch_quota_sync_file(const struct path *path)
+{
+	struct super_block *sb = path->dentry->d_sb;
+	struct markpatch_quota_file_user *users;
+	struct file *f;
+	u64 bgrace, igrace;
+	void *image = NULL;
+	loff_t pos = 0;
+	long len;
+	int n = 0, i, ret;
+
+	f = file_open_root_mnt(path->mnt, "aquota.user", O_WRONLY | O_NOFOLLOW | O_LARGEFILE, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f) == -ENOENT ? 0 : PTR_ERR(f);
+	users = kcalloc(QUOTA_MAX, sizeof(*users), GFP_KERNEL);
+	if (!users) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		struct quota_limit *l = &limits[i];
+
+		if (l->sb != sb)
+			continue;
+		spin_lock(&l->lock);
+		users[n++] = (struct markpatch_quota_file_user) {
+			.id = from_kuid(&init_user_ns, l->uid),
+			.q = {
+				.bytes = l->bytes, .soft = l->soft, .inodes = l->inodes,
+				.isoft = l->isoft, .used = l->used, .files = l->files,
+				.btime = l->btime, .itime = l->itime,
+			},
+		};
+		spin_unlock(&l->lock);
+	}
+	mutex_unlock(&quota_lock);
+	/* The file is written with no lock of the quota's held: its blocks
+	 * are root's, charged through the hooks like any other. */
+	markpatch_quota_grace(sb, &bgrace, &igrace);
+	len = -markpatch_quota_file(users, n, bgrace, igrace, NULL, 0);
+	image = kvzalloc(len, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!image)
+		goto out;
+	len = markpatch_quota_file(users, n, bgrace, igrace, image, len);
+	ret = vfs_truncate(&f->f_path, 0);
+	if (!ret)
+		ret = kernel_write(f, image, len, &pos) == len ? 0 : -EIO;
+	if (!ret)
+		ret = vfs_fsync(f, 0);
+out:
+	kvfree(image);
+	kfree(users);
+	fput(f);
+	return ret;
+}
+
 int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid)
 {
 	u64 best = U64_MAX;
@@ -524,6 +590,38 @@ static struct kobj_attribute quota_attr = __ATTR(quota, 0600, quota_show, quota_
 static struct kobj_attribute quota_hooks_attr = __ATTR(quota_hooks, 0444, quota_hooks_show, NULL);
 
 /*
+ * /proc/sys/fs/quota, on a kernel without a quota of its own: the quota
+ * tools take that directory as the sign of the kernel's generic quota
+ * interface, and without it never ask quotactl. Its one file,
+ * allocated_dquots, counts the limits set (a user on a file system), as
+ * the kernel's counts the dquots it holds.
+ */
+static int allocated_dquots_handler(const struct ctl_table *table, int write, void *buffer,
+				    size_t *lenp, loff_t *ppos)
+{
+	int count = 0, i;
+	struct ctl_table t = *table;
+
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++)
+		count += limits[i].sb != NULL;
+	mutex_unlock(&quota_lock);
+	t.data = &count;
+	return proc_dointvec(&t, write, buffer, lenp, ppos);
+}
+
+static struct ctl_table fs_quota_table[] = {
+	{
+		.procname = "allocated_dquots",
+		.maxlen = sizeof(int),
+		.mode = 0444,
+		.proc_handler = allocated_dquots_handler,
+	},
+};
+
+static struct ctl_table_header *fs_quota_sysctl;
+
+/*
  * Registers the quota hooks and creates the quota files (at load, after
  * the directory); 0 or a negative errno.
  */
@@ -542,9 +640,19 @@ int markpatch_quota_register(void)
 	if (ret)
 		return ret;
 	ret = sysfs_create_file(markpatch_sysfs_dir(), &quota_hooks_attr.attr);
-	if (ret)
+	if (ret) {
 		sysfs_remove_file(markpatch_sysfs_dir(), &quota_attr.attr);
-	return ret;
+		return ret;
+	}
+	if (!IS_ENABLED(CONFIG_QUOTA)) {
+		fs_quota_sysctl = register_sysctl("fs/quota", fs_quota_table);
+		if (!fs_quota_sysctl) {
+			sysfs_remove_file(markpatch_sysfs_dir(), &quota_hooks_attr.attr);
+			sysfs_remove_file(markpatch_sysfs_dir(), &quota_attr.attr);
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -555,6 +663,7 @@ void markpatch_quota_unregister(void)
 {
 	int i;
 
+	unregister_sysctl_table(fs_quota_sysctl);
 	sysfs_remove_file(markpatch_sysfs_dir(), &quota_hooks_attr.attr);
 	sysfs_remove_file(markpatch_sysfs_dir(), &quota_attr.attr);
 	mutex_lock(&quota_lock);

@@ -84,6 +84,8 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 bool markpatch_quota_supported(struct super_block *sb);
 /* @uid's limits and usage on @sb (zeros when none): whether a limit exists. */
 bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out);
+/* Q_SYNC: rewrites the quota file aquota.user of @path's mount, if any. */
+int markpatch_quota_sync_file(const struct path *path);
 /* The smallest uid at least @from with a limit on @sb, or -ENOENT. */
 int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid);
 /* The grace periods of @sb's limits; setting one (non-NULL) sets it for all. */

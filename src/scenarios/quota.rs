@@ -5,6 +5,7 @@
 
 use kernel::ffi::{c_char, c_void};
 use markplan::quota::{self, DqBlk, QuotaCmd, UserQuota, WriteVerdict};
+use markplan::quota_file;
 
 use crate::bindings::{self, same_signature};
 
@@ -216,6 +217,37 @@ extern "C" fn markpatch_quota_apply_dqblk(q: *mut bindings::markpatch_quota_user
     (q.bytes, q.soft, q.inodes, q.isoft, q.btime, q.itime) = (n.bytes, n.soft, n.inodes, n.isoft, n.btime, n.itime);
 }
 
+/// `Q_SYNC`'s quota file: the image of the `n` users at `users` (sorted
+/// there by id) in the `len` bytes at `out`; its length, or minus the
+/// length it needs.
+#[no_mangle]
+extern "C" fn markpatch_quota_file(
+    users: *mut bindings::markpatch_quota_file_user,
+    n: usize,
+    bgrace: u64,
+    igrace: u64,
+    out: *mut c_void,
+    len: usize,
+) -> kernel::ffi::c_long {
+    // SAFETY: quota.c passes its own array of `n` users and a buffer of
+    // `len` bytes (or none, `len` 0), neither shared while this runs.
+    let (users, out) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(users, n),
+            if len == 0 { &mut [][..] } else { core::slice::from_raw_parts_mut(out.cast::<u8>(), len) },
+        )
+    };
+    let entry = |u: &bindings::markpatch_quota_file_user| quota_file::Entry {
+        id: u.id,
+        dq: quota::dqblk_of(&user_quota(&u.q)),
+    };
+    match quota_file::image(users, entry, bgrace, igrace, out) {
+        Ok(n) => n as kernel::ffi::c_long,
+        Err(need) => -(need as kernel::ffi::c_long),
+    }
+}
+
+same_signature!(bindings::markpatch_quota_file, markpatch_quota_file);
 same_signature!(bindings::markpatch_quota_write, markpatch_quota_write);
 same_signature!(bindings::markpatch_quota_grant, markpatch_quota_grant);
 same_signature!(bindings::markpatch_quota_growth, markpatch_quota_growth);

@@ -61,13 +61,16 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 	uid = make_kuid(current_user_ns(), id);
 	switch (c) {
 	case MARKPATCH_QCMD_SYNC:
-		return 0;	/* nothing to write back; anyone may ask, as of the kernel */
+		/* Anyone may ask, as of the kernel; the quota file is root's. */
+		return capable(CAP_SYS_ADMIN) ? markpatch_quota_sync_file(path) : 0;
 	case MARKPATCH_QCMD_QUOTAON:
 	case MARKPATCH_QCMD_QUOTAOFF:
 		/* On while the hooks are installed. */
 		return capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
 	case MARKPATCH_QCMD_GETFMT:
-		return put_user((u32)QFMT_VFS_V1, (u32 __user *)addr);
+		/* vfsv0: the format quotacheck writes by default, which repquota
+		 * wants to find in aquota.user before it asks the kernel. */
+		return put_user((u32)QFMT_VFS_V0, (u32 __user *)addr);
 	case MARKPATCH_QCMD_GETINFO:
 		memset(&info, 0, sizeof(info));
 		markpatch_quota_grace(sb, &info.dqi_bgrace, &info.dqi_igrace);

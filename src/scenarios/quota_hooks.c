@@ -26,6 +26,8 @@
  *                      granted first) and chown (the charge moves)
  *   quota_statfs       vfs_statfs()       df run by a limited user shows
  *                      the limit as the size and what is left as free
+ *   quota_show_options ext2_show_options(), ramfs_show_options()
+ *                      "usrquota" in /proc/mounts, for the quota tools
  *
  * As with a real quota, a process with CAP_SYS_RESOURCE (root) is not held
  * to limits (what it writes is still charged to the file's owner), nor is
@@ -41,6 +43,7 @@
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
 #include <linux/err.h>
+#include <linux/seq_file.h>
 #include <linux/cred.h>
 
 #include "quota.h"
@@ -407,6 +410,23 @@ static u64 quota_statfs(const struct markpatch_call *c)
 	return ret;
 }
 
+/* int ext2_show_options(struct seq_file *seq, struct dentry *root), and
+ * ramfs_show_options with the same arguments: the mount options in
+ * /proc/mounts gain "usrquota", as for a file system mounted with a quota,
+ * which is what the quota tools look for before they ask quotactl. (Not
+ * tmpfs: its own quota takes that option, so a remount that hands the
+ * options back would fail on a kernel without it.) */
+static u64 quota_show_options(const struct markpatch_call *c)
+{
+	struct seq_file *seq = (struct seq_file *)c->args[0];
+	struct super_block *sb = ((struct dentry *)c->args[1])->d_sb;
+	u64 ret = c->original(ARGS(c));
+
+	if (!(int)ret && !sb->s_qcop && markpatch_quota_supported(sb))
+		seq_puts(seq, ",usrquota");
+	return ret;
+}
+
 static const struct {
 	const char *function;
 	const char *name;
@@ -427,6 +447,8 @@ static const struct {
 	{ "ramfs_mknod", "quota_inode_dir", quota_inode_dir },
 	{ "ramfs_symlink", "quota_inode_dir", quota_inode_dir },
 	{ "ramfs_tmpfile", "quota_inode_dir", quota_inode_dir },
+	{ "ext2_show_options", "quota_show_options", quota_show_options },
+	{ "ramfs_show_options", "quota_show_options", quota_show_options },
 	{ "__x64_sys_quotactl", "quota_quotactl", markpatch_quota_quotactl },
 	{ "__x64_sys_quotactl_fd", "quota_quotactl_fd", markpatch_quota_quotactl_fd },
 };

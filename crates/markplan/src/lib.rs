@@ -16,6 +16,7 @@ pub mod naive;
 pub mod plan;
 pub mod pseudo_original;
 pub mod quota;
+pub mod quota_file;
 pub mod refusal;
 pub mod resolve;
 pub mod arena;

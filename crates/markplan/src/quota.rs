@@ -255,8 +255,6 @@ pub const QIF_ALL: u32 = 63;
 /// `struct if_dqinfo`'s valid bits: the grace periods.
 pub const IIF_BGRACE: u32 = 1;
 pub const IIF_IGRACE: u32 = 2;
-/// The quota format the tools are told (`Q_GETFMT`): QFMT_VFS_V1.
-pub const QFMT_VFS_V1: u32 = 4;
 
 /// A limited user's state, as the quota keeps it (bytes and inodes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -22,7 +22,7 @@ for fs in ram tmpfs ext; do
 	d=$MNT/$fs
 	[ $fs = tmpfs ] && Q="$MPTESTS/bin/qctl --fd" || Q=$MPTESTS/bin/qctl
 	echo "--- $d ($Q)"
-	out=$($Q fmt $d); check "$fs: Q_GETFMT: vfsv1 ($out)" [ "$out" = "fmt 4" ]
+	out=$($Q fmt $d); check "$fs: Q_GETFMT: vfsv0 ($out)" [ "$out" = "fmt 2" ]
 	out=$($Q get $d 1000); check "$fs: no limit yet: zeros ($out)" [ "$out" = "bhard 0 bsoft 0 space 0 ihard 0 isoft 0 inodes 0 btime 0 itime 0 valid 63" ]
 	out=$($Q set $d 1000 512 1024 0 20); check "$fs: Q_SETQUOTA 1 MiB hard, 512 KiB soft, 20 inodes ($out)" [ "$out" = ok ]
 	line=$(awk -v d=$d '$1 == 1000 && $3 == d' $MP/quota)
