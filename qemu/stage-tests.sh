@@ -26,6 +26,7 @@ gcc -static -O2 -Wall -o "$dest/bin/memtotal" "$guest/tools/memtotal.c"
 gcc -static -O2 -Wall -o "$dest/bin/asuid" "$guest/tools/asuid.c"
 gcc -static -O2 -Wall -o "$dest/bin/qctl" "$guest/tools/qctl.c"
 gcc -static -O2 -Wall -o "$dest/bin/mixload" "$guest/tools/mixload.c"
+gcc -static -O2 -Wall -o "$dest/bin/writers" "$guest/tools/writers.c"
 echo "${MARKPATCH_SMP:-4}" > "$dest/data/expected-cpus"
 
 # objdump's view of the first instructions of a few functions, as "OFF LEN"

@@ -1,0 +1,69 @@
+# make bench, in the guest: what the quota hooks cost a writer. Four
+# processes of uid 1000 write 24 MiB each at once in 64 KiB writes, on
+# ramfs, tmpfs and ext2 (on a loop device), three ways: no hooks; the quota
+# hooks installed with a limit for another user on that file system (so that
+# uid 1000 is a user without a limit on a file system with limits); and with
+# uid 1000's own limit (1 GiB, never reached). Each round measures the three
+# in turn (in the reverse order every other round), each after an untimed
+# run; the median of the rounds is kept, and the ratios to no hooks are
+# the figures (goal: at most 5% slower without a limit, 15% with one).
+# timeout: 1800
+#
+# Parameters (kernel command line): mp_bench_quota_rounds (default 7)
+. "${MPTESTS:-/tests}/lib.sh"
+ROUNDS=${mp_bench_quota_rounds:-7}
+load_markpatch
+need_engine
+revert_all
+MNT=/tmp/quotabench
+mkdir -p $MNT/ram $MNT/tmpfs $MNT/ext
+mount -t ramfs ramfs $MNT/ram
+mount -t tmpfs -o size=256m tmpfs $MNT/tmpfs
+dd if=/dev/zero of=$MNT/ext.img bs=1M count=128 2>/dev/null
+LOOP=$(losetup -f)
+losetup $LOOP $MNT/ext.img && mke2fs -q -b 4096 $LOOP && mount -t ext2 $LOOP $MNT/ext
+chmod 1777 $MNT/ram $MNT/tmpfs $MNT/ext
+WRITERS=4 EACH=$((24 << 20))
+
+# timed DIR: ns for the writers as uid 1000 (the word "short" when one of
+# them wrote less, which the checks below count as a failure)
+timed() { asuser "$MPTESTS/bin/writers $1 $WRITERS $EACH"; sync; }
+# run NAME FILE: one untimed run (the emulator translates the code that an
+# install or revert changed), then one timed, appended to FILE
+run() { timed $d > /dev/null; timed $d >> $2; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "== quota: write throughput, $WRITERS writers x $((EACH >> 20)) MiB in 64 KiB writes, median of $ROUNDS rounds"
+printf '%-6s %12s %26s %26s\n' fs "no hooks" "hooks, user without limit" "hooks, user with a limit"
+for fs in ram tmpfs ext; do
+	d=$MNT/$fs
+	: > /tmp/qb.none; : > /tmp/qb.free; : > /tmp/qb.limited
+	for r in $(seq $ROUNDS); do
+		# odd rounds: none, no limit, limit; even rounds the other way
+		[ $((r % 2)) = 1 ] && run none /tmp/qb.none
+		quota_patches install > /dev/null
+		echo "1001 1073741824 $d" > $MP/quota
+		[ $((r % 2)) = 1 ] && run free /tmp/qb.free
+		echo "1000 1073741824 $d" > $MP/quota
+		run limited /tmp/qb.limited
+		echo "1000 0 $d" > $MP/quota
+		[ $((r % 2)) = 0 ] && run free /tmp/qb.free
+		echo "1001 0 $d" > $MP/quota
+		quota_patches revert > /dev/null
+		[ $((r % 2)) = 0 ] && run none /tmp/qb.none
+	done
+	short=$(cat /tmp/qb.none /tmp/qb.free /tmp/qb.limited | grep -c short)
+	check "$fs: every writer wrote all it was given" [ "$short" = 0 ]
+	none=$(median < /tmp/qb.none) free=$(median < /tmp/qb.free) limited=$(median < /tmp/qb.limited)
+	awk -v fs=$fs -v a=$none -v b=$free -v c=$limited -v mib=$((WRITERS * EACH >> 20)) 'BEGIN {
+		printf "%-6s %7.1f MiB/s %14.1f MiB/s (%.3f) %14.1f MiB/s (%.3f)\n", fs,
+			mib / (a / 1e9), mib / (b / 1e9), b / a, mib / (c / 1e9), c / a
+		printf "csv: quota,%s,no-hooks,,%.1f,MiB/s,\n", fs, mib / (a / 1e9)
+		printf "csv: quota,%s,no-limit,,%.1f,MiB/s,%.3f\n", fs, mib / (b / 1e9), b / a
+		printf "csv: quota,%s,limit,,%.1f,MiB/s,%.3f\n", fs, mib / (c / 1e9), c / a
+	}'
+done
+check "no limit is left" sh -c "! grep -q ' $MNT/' $MP/quota"
+umount $MNT/ext && losetup -d $LOOP && umount $MNT/ram $MNT/tmpfs
+check "the file systems unmount" [ $? = 0 ]
+finish
