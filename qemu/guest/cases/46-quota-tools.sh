@@ -10,10 +10,14 @@ need_engine
 revert_all
 export PATH=$PATH:/usr/sbin:/usr/bin
 MNT=/tmp/quotatools.$$
+# the names the tools print for uids 1000 and 1001 (under virtme-ng the
+# accounts are the host's, which may have none: the tools print "#UID")
+name() { awk -F: -v u=$1 '$3 == u { print $1; exit }' /etc/passwd | grep . || echo "#$1"; }
+U1=$(name 1000) U2=$(name 1001)
 quota_mounts $MNT
 d=$MNT/ext
 
-out=$(setquota -u user 1024 2048 3 5 $d 2>&1)
+out=$(setquota -u 1000 1024 2048 3 5 $d 2>&1)
 echo "$out"
 check "before the hooks: setquota finds no quota on ext2" sh -c "echo '$out' | grep -q 'has no quota enabled'"
 check "no usrquota in the mount table" sh -c "! grep -q usrquota /proc/mounts"
@@ -25,8 +29,8 @@ check "not tmpfs (its own quota takes that option)" sh -c "! grep -q ' $MNT/tmpf
 check "/proc/sys/fs/quota is there, as the tools expect" [ -d /proc/sys/fs/quota ]
 
 # setquota: 1 MiB soft, 2 MiB hard, 3 files soft, 5 hard
-out=$(setquota -u user 1024 2048 3 5 $d 2>&1); rc=$?
-check "setquota -u user 1024 2048 3 5: exit 0 ($out)" [ $rc = 0 ]
+out=$(setquota -u 1000 1024 2048 3 5 $d 2>&1); rc=$?
+check "setquota -u 1000 1024 2048 3 5: exit 0 ($out)" [ $rc = 0 ]
 check "the limit is the quota's: sysfs shows it" grep -q "^1000 2097152 $d 0 soft=1048576 inodes=5 isoft=3 " $MP/quota
 asuser "dd if=/dev/zero of=$d/f bs=64k count=8 2>/dev/null"
 out=$(asuser quota); echo "$out"
@@ -40,8 +44,8 @@ out=$(asuser quota); rc=$?; echo "$out"
 line=$(echo "$out" | awk -v dev=$LOOP '$1 == dev')
 check "quota: at the hard limit, over the soft one, in grace (exit $rc)" \
 	[ "$(echo $line)" = "$LOOP 2048* 1024 2048 7days 2 3 5" ] && [ $rc = 1 ]
-out=$(quota -v -u user2 2>&1); echo "$out"
-check "quota -v -u user2 (root): no limits, zeros" sh -c "echo '$out' | awk -v dev=$LOOP '\$1 == dev' | grep -Eq '^ *$LOOP +0 +0 +0 +0 +0 +0 *$'"
+out=$(quota -v -u 1001 2>&1); echo "$out"
+check "quota -v -u 1001 (root): no limits, zeros" sh -c "echo '$out' | awk -v dev=$LOOP '\$1 == dev' | grep -Eq '^ *$LOOP +0 +0 +0 +0 +0 +0 *$'"
 
 # repquota reads aquota.user, which it asks the kernel to write (Q_SYNC):
 # there is none until the administrator makes it, as on any vfsv0 quota
@@ -50,34 +54,34 @@ check "repquota without a quota file: says it cannot open aquota.user" sh -c "ec
 out=$(quotacheck -cuf $d 2>&1); rc=$?
 check "quotacheck -cuf makes aquota.user (exit $rc $out)" [ $rc = 0 ] && [ -f $d/aquota.user ]
 out=$(repquota $d 2>&1); echo "$out"
-line=$(echo "$out" | awk '$1 == "user"')
-check "repquota: user at 2048 of 1024/2048 in grace, 2 files of 3/5" [ "$(echo $line)" = "user +- 2048 1024 2048 7days 2 3 5" ]
+line=$(echo "$out" | awk -v u=$U1 '$1 == u')
+check "repquota: $U1 at 2048 of 1024/2048 in grace, 2 files of 3/5" [ "$(echo $line)" = "$U1 +- 2048 1024 2048 7days 2 3 5" ]
 check "repquota: only limited users are listed (root has none)" sh -c "! echo '$out' | awk '\$1 == \"root\"' | grep -q ."
-setquota -u user2 0 512 0 0 $d
+setquota -u 1001 0 512 0 0 $d
 out=$(setquota -t 3600 7200 $d 2>&1); check "setquota -t 3600 7200 ($out)" [ -z "$out" ]
 out=$(repquota -v -s $d 2>&1); echo "$out"
 check "repquota -v -s: the grace periods" sh -c "echo '$out' | grep -q 'Block grace time: 01:00; Inode grace time: 02:00'"
-line=$(echo "$out" | awk '$1 == "user2"')
-check "repquota -v -s (all users, even with no usage): user2's hard limit of 512K ($line)" [ "$(echo $line)" = "user2 -- 0K 0K 512K 0 0 0" ]
+line=$(echo "$out" | awk -v u=$U2 '$1 == u')
+check "repquota -v -s (all users, even with no usage): user2's hard limit of 512K ($line)" [ "$(echo $line)" = "$U2 -- 0K 0K 512K 0 0 0" ]
 out=$(quotaon -pu $d 2>&1); echo "$out"
 check "quotaon -p: user quota is on" sh -c "echo '$out' | grep -q 'user quota on $d ($LOOP) is on'"
 
 # ramfs: the tools pass it over, for reasons of their own (its statfs
 # reports no blocks, which they take for an automount point, and it has no
 # device); the quota file in sysfs and quotactl by path serve it
-out=$(setquota -u user 1024 2048 0 0 $MNT/ram 2>&1); echo "$out"
+out=$(setquota -u 1000 1024 2048 0 0 $MNT/ram 2>&1); echo "$out"
 check "ramfs: setquota says it finds no quota there" sh -c "echo '$out' | grep -q 'not found or has no quota enabled'"
 
 asuser "rm -f $d/f $d/g"
-setquota -u user 0 0 0 0 $d
-setquota -u user2 0 0 0 0 $d
+setquota -u 1000 0 0 0 0 $d
+setquota -u 1001 0 0 0 0 $d
 out=$(repquota $d 2>&1); echo "$out"
 check "removed with setquota: repquota lists nobody, sysfs neither" \
-	sh -c "! echo '$out' | awk '\$1 == \"user\" || \$1 == \"user2\"' | grep -q . && ! grep -q ' $d ' $MP/quota"
+	sh -c "! echo '$out' | awk -v a=$U1 -v b=$U2 '\$1 == a || \$1 == b' | grep -q . && ! grep -q ' $d ' $MP/quota"
 
 quota_patches revert
 check "after the revert, no usrquota in the mount table" sh -c "! grep -q usrquota /proc/mounts"
-out=$(setquota -u user 1024 2048 3 5 $d 2>&1); rc=$?
+out=$(setquota -u 1000 1024 2048 3 5 $d 2>&1); rc=$?
 check "and setquota finds no quota again (exit $rc)" [ $rc != 0 ]
 rm -f $d/aquota.user
 quota_unmounts $MNT
