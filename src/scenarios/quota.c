@@ -386,6 +386,16 @@ int markpatch_quota_sync_file(const struct path *path)
 	f = file_open_root_mnt(path->mnt, "aquota.user", O_WRONLY | O_NOFOLLOW | O_LARGEFILE, 0);
 	if (IS_ERR(f))
 		return PTR_ERR(f) == -ENOENT ? 0 : PTR_ERR(f);
+	/* Only root's own file, as quotacheck makes it: in a directory others
+	 * may write, a user's aquota.user (or a hard link of theirs to another
+	 * of root's files) must not be overwritten on root's behalf. */
+	if (!S_ISREG(file_inode(f)->i_mode) || !uid_eq(file_inode(f)->i_uid, GLOBAL_ROOT_UID) ||
+	    file_inode(f)->i_nlink != 1) {
+		pr_warn("quota: Q_SYNC: %pd4 is not a file of root's with one link: not written\n",
+			f->f_path.dentry);
+		fput(f);
+		return -EPERM;
+	}
 	users = kcalloc(QUOTA_MAX, sizeof(*users), GFP_KERNEL);
 	if (!users) {
 		ret = -ENOMEM;

@@ -53,6 +53,15 @@ out=$(repquota $d 2>&1); echo "$out"
 check "repquota without a quota file: says it cannot open aquota.user" sh -c "echo '$out' | grep -q 'Cannot open quotafile $d/aquota.user'"
 out=$(quotacheck -cuf $d 2>&1); rc=$?
 check "quotacheck -cuf makes aquota.user (exit $rc $out)" [ $rc = 0 ] && [ -f $d/aquota.user ]
+# a quota file that is not root's own is never written on root's behalf
+cp $d/aquota.user /tmp/aquota.ref
+chown 1000 $d/aquota.user
+out=$(repquota $d 2>&1); echo "$out"
+check "repquota with aquota.user owned by uid 1000: Q_SYNC refused" \
+	sh -c "echo '$out' | grep -q 'Cannot sync quotas on device $LOOP: Operation not permitted'"
+check "and the file is untouched" cmp -s $d/aquota.user /tmp/aquota.ref
+check "dmesg says why" sh -c "dmesg | grep -q 'quota: Q_SYNC: .*aquota.user is not a file of root.s with one link: not written'"
+chown 0 $d/aquota.user
 out=$(repquota $d 2>&1); echo "$out"
 line=$(echo "$out" | awk -v u=$U1 '$1 == u')
 check "repquota: $U1 at 2048 of 1024/2048 in grace, 2 files of 3/5" [ "$(echo $line)" = "$U1 +- 2048 1024 2048 7days 2 3 5" ]
