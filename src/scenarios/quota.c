@@ -334,6 +334,28 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 	return 0;
 }
 
+void markpatch_quota_set_times(struct super_block *sb, kuid_t uid, const u64 *btime, const u64 *itime)
+{
+	int i;
+
+	mutex_lock(&quota_lock);
+	for (i = 0; i < QUOTA_MAX; i++) {
+		struct quota_limit *l = &limits[i];
+
+		if (l->sb != sb || !uid_eq(l->uid, uid))
+			continue;
+		spin_lock(&l->lock);
+		if (btime)
+			l->btime = markpatch_quota_grace_ends(l->soft, l->used + l->granted, *btime,
+							      now(), l->bgrace);
+		if (itime)
+			l->itime = markpatch_quota_grace_ends(l->isoft, l->files + l->fgranted, *itime,
+							      now(), l->igrace);
+		spin_unlock(&l->lock);
+	}
+	mutex_unlock(&quota_lock);
+}
+
 bool markpatch_quota_supported(struct super_block *sb)
 {
 	enum quota_charge charge;

@@ -84,6 +84,10 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 bool markpatch_quota_supported(struct super_block *sb);
 /* @uid's limits and usage on @sb (zeros when none): whether a limit exists. */
 bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out);
+/* Q_SETQUOTA's grace times (QIF_BTIME, QIF_ITIME; NULL: not given) for
+ * @uid's limit on @sb: kept while the user is past that soft limit, as
+ * dquot keeps them (0 there starts the grace period now). */
+void markpatch_quota_set_times(struct super_block *sb, kuid_t uid, const u64 *btime, const u64 *itime);
 /* Q_SYNC: rewrites the quota file aquota.user of @path's mount, if any. */
 int markpatch_quota_sync_file(const struct path *path);
 /* The smallest uid at least @from with a limit on @sb, or -ENOENT. */

@@ -51,6 +51,7 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 	kuid_t uid;
 	u32 type, nid;
 	bool found;
+	long ret;
 	int c = markpatch_quota_decode_cmd(cmd, &type);
 
 	*handled = c >= 0 && markpatch_quota_supported(sb) && !sb->s_qcop;
@@ -123,7 +124,11 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 		markpatch_quota_grace(sb, &line.grace, &line.igrace);
 		p = *path;
 		path_get(&p);
-		return markpatch_quota_set(&p, uid, &line);
+		ret = markpatch_quota_set(&p, uid, &line);
+		if (!ret && next.dqb_valid & (QIF_BTIME | QIF_ITIME))
+			markpatch_quota_set_times(sb, uid, next.dqb_valid & QIF_BTIME ? &next.dqb_btime : NULL,
+						  next.dqb_valid & QIF_ITIME ? &next.dqb_itime : NULL);
+		return ret;
 	}
 	return -EINVAL;
 }

@@ -44,6 +44,11 @@ out=$(asuser quota); rc=$?; echo "$out"
 line=$(echo "$out" | awk -v dev=$LOOP '$1 == dev')
 check "quota: at the hard limit, over the soft one, in grace (exit $rc)" \
 	[ "$(echo $line)" = "$LOOP 2048* 1024 2048 7days 2 3 5" ] && [ $rc = 1 ]
+# setquota -T: this user's grace time, from now (seconds)
+out=$(setquota -T -u 1000 3600 7200 $d 2>&1); echo "$out"
+ends=$(awk -v d=$d '$1 == 1000 && $3 == d { for (i = 5; i <= NF; i++) if (sub("^grace_ends=", "", $i)) print $i }' $MP/quota)
+left=$(( ${ends:-0} - $(date +%s) ))
+check "setquota -T -u 1000 3600 7200: the block grace period ends in an hour ($left s)" [ $left -gt 3500 ] && [ $left -le 3600 ]
 out=$(quota -v -u 1001 2>&1); echo "$out"
 check "quota -v -u 1001 (root): no limits, zeros" sh -c "echo '$out' | awk -v dev=$LOOP '\$1 == dev' | grep -Eq '^ *$LOOP +0 +0 +0 +0 +0 +0 *$'"
 
@@ -64,7 +69,7 @@ check "dmesg says why" sh -c "dmesg | grep -q 'quota: Q_SYNC: .*aquota.user is n
 chown 0 $d/aquota.user
 out=$(repquota $d 2>&1); echo "$out"
 line=$(echo "$out" | awk -v u=$U1 '$1 == u')
-check "repquota: $U1 at 2048 of 1024/2048 in grace, 2 files of 3/5" [ "$(echo $line)" = "$U1 +- 2048 1024 2048 7days 2 3 5" ]
+check "repquota: $U1 at 2048 of 1024/2048, grace ending in an hour, 2 files of 3/5" [ "$(echo $line)" = "$U1 +- 2048 1024 2048 01:00 2 3 5" ]
 check "repquota: only limited users are listed (root has none)" sh -c "! echo '$out' | awk '\$1 == \"root\"' | grep -q ."
 setquota -u 1001 0 512 0 0 $d
 out=$(setquota -t 3600 7200 $d 2>&1); check "setquota -t 3600 7200 ($out)" [ -z "$out" ]
