@@ -37,6 +37,16 @@ _Static_assert(sizeof(struct if_dqblk) == 72, "if_dqblk");
 _Static_assert(offsetof(struct if_dqblk, dqb_valid) == 64, "if_dqblk");
 _Static_assert(offsetof(struct if_nextdqblk, dqb_id) == 68, "if_nextdqblk");
 
+/* @uid's limits and usage on @sb, as Q_GETQUOTA and Q_GETNEXTQUOTA give them. */
+static void dqblk_of(struct super_block *sb, kuid_t uid, struct if_nextdqblk *out)
+{
+	struct markpatch_quota_user q;
+
+	markpatch_quota_user_of(sb, uid, &q);
+	memset(out, 0, sizeof(*out));
+	markpatch_quota_dqblk_of(&q, out);
+}
+
 /* The user-quota command @cmd on @path's file system, or *@handled false
  * when it is not one the quota answers. */
 static long quota_command(const struct path *path, unsigned int cmd, qid_t id, void __user *addr,
@@ -90,19 +100,14 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 			return -EINVAL;
 		if (!uid_eq(uid, current_euid()) && !capable(CAP_SYS_ADMIN))
 			return -EPERM;
-		markpatch_quota_user_of(sb, uid, &q);
-		memset(&next, 0, sizeof(next));
-		markpatch_quota_dqblk_of(&q, &next);
-		next.dqb_id = 0;	/* struct if_dqblk's tail padding: nothing of ours */
+		dqblk_of(sb, uid, &next);	/* its dqb_id: if_dqblk's tail padding, 0 */
 		return copy_to_user(addr, &next, sizeof(struct if_dqblk)) ? -EFAULT : 0;
 	case MARKPATCH_QCMD_GETNEXTQUOTA:
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
 		if (markpatch_quota_next(sb, id, &nid))
 			return -ENOENT;
-		markpatch_quota_user_of(sb, make_kuid(&init_user_ns, nid), &q);
-		memset(&next, 0, sizeof(next));
-		markpatch_quota_dqblk_of(&q, &next);
+		dqblk_of(sb, make_kuid(&init_user_ns, nid), &next);
 		next.dqb_id = from_kuid(current_user_ns(), make_kuid(&init_user_ns, nid));
 		return copy_to_user(addr, &next, sizeof(next)) ? -EFAULT : 0;
 	case MARKPATCH_QCMD_SETQUOTA:
