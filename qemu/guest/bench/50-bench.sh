@@ -152,6 +152,10 @@ for spec in mpb_tiny mpb_medium vfs_statfs; do
 	done
 done
 
+# the filter hook's added cost per call, for 51-quota-throughput's estimate
+awk -v v="$ns_mpb_tiny_markpatch_filter" -v b="$ns_mpb_tiny_none" \
+	'BEGIN { if (v != "" && b != "") printf "%.1f\n", v - b }' > /tmp/bench.filter_ns
+
 # ---- 2. install and revert: as a function of M, against stop_machine
 echo "== install and revert: median of 5 (total, waits for grace periods, writing in us; irqoff, IPI in ns)"
 echo 20 > $MB/stop_machine
