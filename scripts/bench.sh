@@ -4,7 +4,8 @@
 # qemu/guest/bench/50-bench.sh: the per-call cost of markpatch's hooks, an
 # ftrace callback and kprobes on the same functions, install and revert
 # costs against stop_machine(), and the per-call cost with 100 patches
-# installed. Prints the tables and "N passed, M failed"; writes the figures
+# installed; then qemu/guest/bench/51-quota-throughput.sh, the quota hooks'
+# cost to writers. Prints the tables and "N passed, M failed"; writes the figures
 # as results/bench-<time>.csv and a plot results/bench-<time>.svg (results/
 # is not committed). BENCH_ROUNDS (default 15) rounds per figure.
 set -uo pipefail

@@ -363,6 +363,17 @@ bool markpatch_quota_supported(struct super_block *sb)
 	return !charge_for(sb, &charge);
 }
 
+/* @l's limits and usage, as quotactl reads them. */
+static void user_state(struct quota_limit *l, struct markpatch_quota_user *out)
+{
+	spin_lock(&l->lock);
+	*out = (struct markpatch_quota_user) {
+		.bytes = l->bytes, .soft = l->soft, .inodes = l->inodes, .isoft = l->isoft,
+		.used = l->used, .files = l->files, .btime = l->btime, .itime = l->itime,
+	};
+	spin_unlock(&l->lock);
+}
+
 bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out)
 {
 	bool found = false;
@@ -375,12 +386,7 @@ bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatc
 
 		if (l->sb != sb || !uid_eq(l->uid, uid))
 			continue;
-		spin_lock(&l->lock);
-		*out = (struct markpatch_quota_user) {
-			.bytes = l->bytes, .soft = l->soft, .inodes = l->inodes, .isoft = l->isoft,
-			.used = l->used, .files = l->files, .btime = l->btime, .itime = l->itime,
-		};
-		spin_unlock(&l->lock);
+		user_state(l, out);
 		found = true;
 	}
 	mutex_unlock(&quota_lock);
@@ -429,16 +435,8 @@ int markpatch_quota_sync_file(const struct path *path)
 
 		if (l->sb != sb)
 			continue;
-		spin_lock(&l->lock);
-		users[n++] = (struct markpatch_quota_file_user) {
-			.id = from_kuid(&init_user_ns, l->uid),
-			.q = {
-				.bytes = l->bytes, .soft = l->soft, .inodes = l->inodes,
-				.isoft = l->isoft, .used = l->used, .files = l->files,
-				.btime = l->btime, .itime = l->itime,
-			},
-		};
-		spin_unlock(&l->lock);
+		users[n].id = from_kuid(&init_user_ns, l->uid);
+		user_state(l, &users[n++].q);
 	}
 	mutex_unlock(&quota_lock);
 	/* The file is written with no lock of the quota's held: its blocks
