@@ -360,7 +360,7 @@ bool markpatch_quota_supported(struct super_block *sb)
 {
 	enum quota_charge charge;
 
-	return !charge_for(sb, &charge);
+	return !charge_for(sb, &charge) && !sb->s_qcop;
 }
 
 /* @l's limits and usage, as quotactl reads them. */

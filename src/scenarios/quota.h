@@ -80,7 +80,8 @@ void markpatch_quota_count_inode(struct quota_limit *l, int delta);
  * 0 or a negative errno, with one line in dmesg either way.
  */
 int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_quota_line *line);
-/* Whether the quota knows @sb's file system type. */
+/* Whether the quota serves @sb: a file system type it knows, without a
+ * quota of its own (quota operations: CONFIG_QUOTA and mounted with one). */
 bool markpatch_quota_supported(struct super_block *sb);
 /* @uid's limits and usage on @sb (zeros when none): whether a limit exists. */
 bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatch_quota_user *out);

@@ -64,7 +64,7 @@ static long quota_command(const struct path *path, unsigned int cmd, qid_t id, v
 	long ret;
 	int c = markpatch_quota_decode_cmd(cmd, &type);
 
-	*handled = c >= 0 && markpatch_quota_supported(sb) && !sb->s_qcop;
+	*handled = c >= 0 && markpatch_quota_supported(sb);
 	if (!*handled)
 		return 0;
 	if (type != USRQUOTA)

@@ -422,7 +422,7 @@ static u64 quota_show_options(const struct markpatch_call *c)
 	struct super_block *sb = ((struct dentry *)c->args[1])->d_sb;
 	u64 ret = c->original(ARGS(c));
 
-	if (!(int)ret && !sb->s_qcop && markpatch_quota_supported(sb))
+	if (!(int)ret && markpatch_quota_supported(sb))
 		seq_puts(seq, ",usrquota");
 	return ret;
 }
