@@ -92,24 +92,69 @@ static void regrace(struct quota_limit *l)
 	l->itime = markpatch_quota_grace_ends(l->isoft, l->files + l->fgranted, l->itime, now(), l->igrace);
 }
 
-u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit, bool reserve)
+u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit)
 {
 	u64 ceiling = markpatch_quota_ceiling(l->bytes, l->soft, l->btime, now());
 	u64 granted = markpatch_quota_grant(ceiling, l->used + l->granted, want, unit);
 
-	if (reserve) {
-		l->granted += granted;
-		regrace(l);
-	}
+	l->granted += granted;
+	regrace(l);
 	return granted;
+}
+
+/* Under @l->lock: markpatch_quota_add(). */
+static void add_locked(struct quota_limit *l, u64 ungrant, u64 before, u64 after)
+{
+	l->granted -= min(ungrant, l->granted);
+	l->used = markpatch_quota_recharge(l->used, before, after);
+	regrace(l);
 }
 
 void markpatch_quota_add(struct quota_limit *l, u64 ungrant, u64 before, u64 after)
 {
 	spin_lock(&l->lock);
-	l->granted -= min(ungrant, l->granted);
-	l->used = markpatch_quota_recharge(l->used, before, after);
-	regrace(l);
+	add_locked(l, ungrant, before, after);
+	spin_unlock(&l->lock);
+}
+
+u64 markpatch_quota_alloc_begin(struct quota_limit *l, struct quota_alloc *a, struct inode *inode,
+				u64 want, u64 unit)
+{
+	a->task = current;
+	a->inode = inode;
+	spin_lock(&l->lock);
+	a->left = markpatch_quota_grant_bytes(l, want, unit);
+	list_add(&a->node, &l->allocs);
+	spin_unlock(&l->lock);
+	return a->left;
+}
+
+void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a)
+{
+	spin_lock(&l->lock);
+	list_del(&a->node);
+	add_locked(l, a->left, 0, 0);
+	spin_unlock(&l->lock);
+}
+
+void markpatch_quota_charge_blocks(struct quota_limit *l, struct inode *inode, u64 before, u64 after)
+{
+	struct quota_alloc *a;
+	u64 ungrant = 0;
+
+	spin_lock(&l->lock);
+	/* A task has at most one allocation in flight per limit; the list
+	 * holds one entry per task allocating for this user right now. */
+	if (after > before) {
+		list_for_each_entry(a, &l->allocs, node) {
+			if (a->task == current && a->inode == inode) {
+				ungrant = min(a->left, after - before);
+				a->left -= ungrant;
+				break;
+			}
+		}
+	}
+	add_locked(l, ungrant, before, after);
 	spin_unlock(&l->lock);
 }
 
@@ -661,7 +706,8 @@ int markpatch_quota_register(void)
 
 	for (i = 0; i < QUOTA_MAX; i++) {
 		spin_lock_init(&limits[i].lock);
-		mutex_init(&limits[i].alloc_lock);
+		init_rwsem(&limits[i].alloc_sem);
+		INIT_LIST_HEAD(&limits[i].allocs);
 	}
 	ret = markpatch_quota_hooks_register();
 	if (ret)

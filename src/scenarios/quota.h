@@ -9,7 +9,9 @@
 
 #include <linux/fs.h>
 #include <linux/path.h>
-#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/list.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/atomic.h>
 #include <linux/uidgid.h>
@@ -36,7 +38,9 @@ enum quota_charge {
  * checks (a chown, an exempt writer, a limit lowered later), and likewise
  * @files + @fgranted; @granted and @fgranted are what operations in flight
  * were granted and have not settled; @btime and @itime are when the soft
- * limits' grace periods end (seconds since the epoch, 0: none running).
+ * limits' grace periods end (seconds since the epoch, 0: none running);
+ * @allocs lists the block allocations in flight (struct quota_alloc), whose
+ * @left bytes are part of @granted.
  */
 struct quota_limit {
 	struct super_block *sb;
@@ -45,10 +49,11 @@ struct quota_limit {
 	spinlock_t lock;
 	u64 bytes, soft, inodes, isoft, bgrace, igrace;
 	u64 used, granted, files, fgranted, btime, itime;
-	/* The user's block allocations on @sb, one at a time (QUOTA_BLOCKS):
-	 * each is checked against @used, which the accounting hooks raise
-	 * during the allocation itself. */
-	struct mutex alloc_lock;
+	struct list_head allocs;
+	/* Held shared by each block allocation (QUOTA_BLOCKS), exclusive by a
+	 * chown that moves the charge, so that no allocation lands between the
+	 * charge moving and the owner changing. */
+	struct rw_semaphore alloc_sem;
 	atomic_t users;
 	struct path path;
 	char mountpoint[256];
@@ -61,8 +66,32 @@ void markpatch_quota_put(struct quota_limit *l);
 u64 markpatch_quota_charge_of(enum quota_charge charge, struct inode *inode);
 
 /* Under @l->lock: up to @want bytes in whole @unit that fit below the
- * binding limit, added to @granted when @reserve. */
-u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit, bool reserve);
+ * binding limit, added to @granted. */
+u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit);
+
+/*
+ * A block allocation in flight (on the allocating task's stack): what it
+ * was granted and has not yet charged. The file system charges its blocks
+ * (inode_add_bytes) inside the allocation, on the same task: each charge
+ * for @inode by @task converts as much of @left into usage.
+ */
+struct quota_alloc {
+	struct list_head node;
+	struct task_struct *task;
+	struct inode *inode;
+	u64 left;
+};
+
+/* Grants @a up to @want bytes in whole @unit for @inode's allocation by
+ * the current task (0: nothing fits); markpatch_quota_alloc_end() gives
+ * back what it did not charge. Takes @l->lock. */
+u64 markpatch_quota_alloc_begin(struct quota_limit *l, struct quota_alloc *a, struct inode *inode,
+				u64 want, u64 unit);
+void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a);
+/* @inode, of @l's user, went from @before to @after allocated bytes: a
+ * growth is taken from the current task's allocation in flight on @inode
+ * first. Takes @l->lock. */
+void markpatch_quota_charge_blocks(struct quota_limit *l, struct inode *inode, u64 before, u64 after);
 /* An inode of @l's user went from being charged @before to @after bytes
  * (@granted less by @ungrant, in the same step). Takes @l->lock. */
 void markpatch_quota_add(struct quota_limit *l, u64 ungrant, u64 before, u64 after);

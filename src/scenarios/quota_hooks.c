@@ -12,9 +12,9 @@
  *   quota_alloc_ext2   ext2_new_blocks()  where ext2 and tmpfs ask their
  *   quota_alloc_shmem  shmem_inode_acct_blocks()   quota for blocks: an
  *                      allocation past the limit gets EDQUOT (ext2 is given
- *                      fewer blocks when some fit); one allocation of a
- *                      user at a time, so that the check and the charge
- *                      (inode_add_bytes, inside) are one step
+ *                      fewer blocks when some fit); each allocation is
+ *                      granted its blocks before it runs, and the charge
+ *                      inside it (inode_add_bytes) converts that grant
  * Charged by size (ramfs):
  *   quota_write        generic_perform_write()  a write is granted the
  *                      growth that fits before it copies (cut short at the
@@ -58,32 +58,56 @@ static bool exempt(void)
 }
 
 /*
+ * The limit that charges @inode's owner by blocks, held (until
+ * markpatch_quota_put()) with its alloc_sem taken shared, or NULL.
+ */
+static struct quota_limit *blocks_limit_held(struct inode *inode)
+{
+	struct quota_limit *l;
+
+	for (;;) {
+		l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+		if (!l)
+			return NULL;
+		if (l->charge != QUOTA_BLOCKS) {
+			markpatch_quota_put(l);
+			return NULL;
+		}
+		down_read(&l->alloc_sem);
+		/* A chown that gave the inode to another user before this held
+		 * it off: that user's limit is the one to keep. */
+		if (uid_eq(inode->i_uid, l->uid))
+			return l;
+		up_read(&l->alloc_sem);
+		markpatch_quota_put(l);
+	}
+}
+
+/*
  * A block allocation of @want bytes for @inode, in units of @unit: with a
- * limit to keep, calls @alloc(@c, @granted) with what may be allocated (0:
- * nothing fits) under the user's allocation lock and returns what it
- * returned; without one, the original function.
+ * limit to keep, calls @alloc(@c, @granted) with what is reserved for it
+ * (0: nothing fits) and returns what it returned, giving back what it did
+ * not charge; without one, the original function.
  */
 static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u64 want, u64 unit,
 			 u64 (*alloc)(const struct markpatch_call *c, u64 granted))
 {
+	struct quota_alloc a;
 	struct quota_limit *l;
-	u64 granted, ret;
+	u64 ret;
 
 	if (!atomic_read(&markpatch_quota_active) || !want)
 		return c->original(ARGS(c));
-	l = markpatch_quota_get(inode->i_sb, inode->i_uid);
-	if (l && (l->charge != QUOTA_BLOCKS || exempt())) {
-		markpatch_quota_put(l);
-		l = NULL;
-	}
+	l = blocks_limit_held(inode);
 	if (!l)
 		return c->original(ARGS(c));
-	mutex_lock(&l->alloc_lock);
-	spin_lock(&l->lock);
-	granted = markpatch_quota_grant_bytes(l, want, unit, false);
-	spin_unlock(&l->lock);
-	ret = alloc(c, granted);
-	mutex_unlock(&l->alloc_lock);
+	if (exempt()) {
+		ret = c->original(ARGS(c));
+	} else {
+		ret = alloc(c, markpatch_quota_alloc_begin(l, &a, inode, want, unit));
+		markpatch_quota_alloc_end(l, &a);
+	}
+	up_read(&l->alloc_sem);
 	markpatch_quota_put(l);
 	return ret;
 }
@@ -137,7 +161,7 @@ static void account(struct inode *inode, u64 before, u64 after)
 	if (!l)
 		return;
 	if (l->charge == QUOTA_BLOCKS)
-		markpatch_quota_add(l, 0, before, after);
+		markpatch_quota_charge_blocks(l, inode, before, after);
 	markpatch_quota_put(l);
 }
 
@@ -170,7 +194,7 @@ static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
 	if (exempt())
 		return U64_MAX;
 	spin_lock(&l->lock);
-	granted = markpatch_quota_grant_bytes(l, want, unit, true);
+	granted = markpatch_quota_grant_bytes(l, want, unit);
 	spin_unlock(&l->lock);
 	return granted;
 }
@@ -285,22 +309,23 @@ static u64 quota_inode_dir(const struct markpatch_call *c)
 	return new_inode_checked(c, ((struct inode *)c->args[1])->i_sb, false);
 }
 
-/* Takes the allocation locks of @a and @b (either may be NULL) in address
- * order, so that two chowns in opposite directions cannot deadlock. */
+/* Holds off the block allocations of @a's and @b's users (either may be
+ * NULL), in address order, so that two chowns in opposite directions cannot
+ * deadlock. */
 static void lock_pair(struct quota_limit *a, struct quota_limit *b, bool lock)
 {
 	struct quota_limit *first = a < b ? a : b, *second = a < b ? b : a;
 
 	if (lock) {
 		if (first)
-			mutex_lock(&first->alloc_lock);
+			down_write(&first->alloc_sem);
 		if (second && second != first)
-			mutex_lock(&second->alloc_lock);
+			down_write(&second->alloc_sem);
 	} else {
 		if (second && second != first)
-			mutex_unlock(&second->alloc_lock);
+			up_write(&second->alloc_sem);
 		if (first)
-			mutex_unlock(&first->alloc_lock);
+			up_write(&first->alloc_sem);
 	}
 }
 
