@@ -94,19 +94,20 @@ static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u6
 {
 	struct quota_alloc a;
 	struct quota_limit *l;
-	u64 ret;
+	u64 granted, ret;
 
 	if (!atomic_read(&markpatch_quota_active) || !want)
 		return c->original(ARGS(c));
 	l = blocks_limit_held(inode);
 	if (!l)
 		return c->original(ARGS(c));
-	if (exempt()) {
+	granted = markpatch_quota_alloc_begin(l, &a, inode, want, unit);
+	/* Asked only when the limit binds: the check is not free. */
+	if (granted < want && exempt())
 		ret = c->original(ARGS(c));
-	} else {
-		ret = alloc(c, markpatch_quota_alloc_begin(l, &a, inode, want, unit));
-		markpatch_quota_alloc_end(l, &a);
-	}
+	else
+		ret = alloc(c, granted);
+	markpatch_quota_alloc_end(l, &a);
 	up_read(&l->alloc_sem);
 	markpatch_quota_put(l);
 	return ret;
@@ -191,11 +192,14 @@ static u64 grant_growth(struct quota_limit *l, u64 want, u64 unit)
 {
 	u64 granted;
 
-	if (exempt())
-		return U64_MAX;
 	spin_lock(&l->lock);
 	granted = markpatch_quota_grant_bytes(l, want, unit);
 	spin_unlock(&l->lock);
+	/* Asked only when the limit binds: the check is not free. */
+	if (granted < want && exempt()) {
+		markpatch_quota_add(l, granted, 0, 0);
+		return U64_MAX;
+	}
 	return granted;
 }
 
