@@ -24,6 +24,7 @@
 #define MARKPATCH_LIVE_HOOK		8
 #define MARKPATCH_LIVE_CALLS		16
 #define MARKPATCH_LIVE_MODULE_RET	24
+#define MARKPATCH_LIVE_ARMED		32
 
 /*
  * struct HookConfig (src/hooks/config.rs, #[repr(C)]): the fields the

@@ -36,6 +36,9 @@ pub(super) fn arm(patch: &Patch) -> Result<u64, ArmError> {
     let m = patch.plan.m();
     let start = crate::engine::cost::now_ns();
     for k in (0..m).rev() {
+        // Before the mark can be run: the resolver must never bound a
+        // thread below the marks it met (markplan::resolve::marks_bound).
+        patch.live.armed.store(m - 1 - k, Ordering::SeqCst);
         let result = write_insn(patch, k, &patch.plan.insns[k].original, patch.replacement(k));
         if let Err(err) = result {
             // Undo what was written: the suffix k+1..m, and Ik itself when

@@ -38,8 +38,9 @@ SYM_CODE_START(markpatch_resolver_entry)
 	ANNOTATE_NOENDBR
 	/*
 	 * The fast path: a new call, the case markpatch_resolve() decides as
-	 * RunHook. All M-1 words above the index are marks (each holds its own
-	 * address + 8) and the word above them, the return address, is text:
+	 * RunHook. The install has written every mark, all M-1 words above the
+	 * index are marks (each holds its own address + 8) and the word above
+	 * them, the return address, is text:
 	 * core kernel text, or the module return address markpatch_resolve()
 	 * checked last for this patch. That is the largest candidate the
 	 * resolver could take, and it is consistent, so markpatch_resolve()
@@ -68,6 +69,10 @@ SYM_CODE_START(markpatch_resolver_entry)
 	movq	MARKPATCH_LIVE_M(%rax), %rcx
 	leaq	48(%rsp), %rdx			/* the first mark's slot */
 	decq	%rcx				/* the marks of a new call: M-1 */
+	/* not while the install still writes marks: none ran all of them */
+	cmpq	MARKPATCH_LIVE_ARMED(%rax), %rcx
+	jne	.Lslow
+	testq	%rcx, %rcx
 	jz	2f
 1:	addq	$8, %rdx
 	cmpq	%rdx, -8(%rdx)			/* [slot] == slot + 8 */

@@ -9,9 +9,8 @@
 use kernel::ffi::c_ulong;
 use core::sync::atomic::Ordering;
 use markplan::marks::INT3;
-use markplan::resolve::{count_marks_with, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
+use markplan::resolve::{count_marks_with, Decision, Position, RealignedFrame};
 
-use super::kernel_text::is_text;
 use super::live;
 use super::resolver::{word_at, zero_marks};
 use crate::bindings::{self, same_signature};
@@ -54,23 +53,9 @@ extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) ->
         }
         let s = *sp as u64;
         let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: bp as u64 });
-        let decision = resolve_in_frame(
-            &|i| word_at(s, i),
-            s,
-            &live.effects[..m],
-            realigned,
-            Position::Trap { index },
-            false,
-            &is_text,
-        );
+        let decision = super::resolver::decide(live, s, realigned, Position::Trap { index }, false);
         let (pop, resume) = match decision {
-            Decision::Resume { pop, index: resume } => {
-                let at = Position::Trap { index };
-                if rival_in_frame(&|i| word_at(s, i), s, &live.effects[..m], realigned, at, pop, &is_text).is_some() {
-                    live.count_ambiguous();
-                }
-                (pop, resume)
-            }
+            Decision::Resume { pop, index: resume } => (pop, resume),
             // RunHook cannot come from a trap; Inconsistent: count it and
             // go on as a caller that ran the marks it has.
             _ => {

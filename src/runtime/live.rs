@@ -8,7 +8,7 @@
 //! RCU-tasks one (the stub path never sleeps) that follow its unpublishing
 //! (crate::engine::retire).
 
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use markplan::plan::{Realign, MAX_REGION};
 
 use super::kernel_text::{in_core_text, in_live_module_text};
@@ -19,9 +19,9 @@ use crate::hooks::HookConfig;
 pub(crate) const MAX_PATCHES: usize = usize_of(bindings::MARKPATCH_MAX_PATCHES);
 
 /// What the resolver needs of one patch, fixed while the patch is linked
-/// (except the hook, swapped atomically, and the counters). The first four
-/// fields are read by the fast path in entry.S (MARKPATCH_LIVE_* in
-/// glue.h, checked below).
+/// (except the hook, swapped atomically, the marks armed, and the
+/// counters). The first five fields are read by the fast path in entry.S
+/// (MARKPATCH_LIVE_* in glue.h, checked below).
 #[repr(C)]
 pub(crate) struct Live {
     pub(crate) m: usize,
@@ -34,6 +34,10 @@ pub(crate) struct Live {
     /// checked (0: none), so that the fast path need not ask
     /// kernel_text_address again; forgotten when that module goes away.
     pub(crate) module_ret: AtomicU64,
+    /// How many marks the install has written or is writing, from IM-1
+    /// down (M-1 once installed): no thread can have run more
+    /// (`markplan::resolve::marks_bound`). Raised before each mark's write.
+    pub(crate) armed: AtomicUsize,
     /// Address of each Ik.
     pub(crate) insn_addr: [u64; MAX_REGION],
     /// Static stack effect of each Ik (bytes pushed).
@@ -54,12 +58,17 @@ pub(crate) struct Live {
     ///
     /// [`count_ambiguous`]: Live::count_ambiguous
     pub(crate) ambiguous: AtomicU64,
+    /// Decisions the marks armed changed (see [`count_bounded`]).
+    ///
+    /// [`count_bounded`]: Live::count_bounded
+    pub(crate) bounded: AtomicU64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Live, m) == usize_of(bindings::MARKPATCH_LIVE_M));
 const _: () = assert!(core::mem::offset_of!(Live, hook) == usize_of(bindings::MARKPATCH_LIVE_HOOK));
 const _: () = assert!(core::mem::offset_of!(Live, calls) == usize_of(bindings::MARKPATCH_LIVE_CALLS));
 const _: () = assert!(core::mem::offset_of!(Live, module_ret) == usize_of(bindings::MARKPATCH_LIVE_MODULE_RET));
+const _: () = assert!(core::mem::offset_of!(Live, armed) == usize_of(bindings::MARKPATCH_LIVE_ARMED));
 const _: () = assert!(MAX_PATCHES <= i32::MAX as usize);
 
 impl Live {
@@ -76,10 +85,12 @@ impl Live {
             hook: AtomicPtr::new(core::ptr::null_mut()),
             calls: AtomicU64::new(0),
             module_ret: AtomicU64::new(0),
+            armed: AtomicUsize::new(0),
             partial: AtomicU64::new(0),
             traps: AtomicU64::new(0),
             inconsistent: AtomicU64::new(0),
             ambiguous: AtomicU64::new(0),
+            bounded: AtomicU64::new(0),
         }
     }
 
@@ -99,6 +110,19 @@ impl Live {
         AMBIGUOUS_DECISIONS.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a decision that would have taken more marks than the install
+    /// had written (a stale mark-like word above the true marks), here and
+    /// in [`BOUNDED_DECISIONS`]; not logged, as [`Live::count_ambiguous`].
+    pub(crate) fn count_bounded(&self) {
+        self.bounded.fetch_add(1, Ordering::Relaxed);
+        BOUNDED_DECISIONS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The marks a thread may have run: see [`Live::armed`].
+    pub(crate) fn armed(&self) -> usize {
+        self.armed.load(Ordering::SeqCst)
+    }
+
     /// The instructions of the region.
     pub(crate) fn insns(&self) -> &[u64] {
         &self.insn_addr[..self.m]
@@ -113,6 +137,12 @@ pub(crate) static INCONSISTENT_STACKS: AtomicU64 = AtomicU64::new(0);
 /// patch (`stats`: ambiguous_decisions): the stacks on which the residual
 /// assumption A1 (docs/design.md, "The exact guarantee") was relied on.
 pub(crate) static AMBIGUOUS_DECISIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Decisions since load that the install's bound on the marks changed,
+/// over every patch (`stats`: bounded_decisions): each is a stack on which
+/// a resolver without the bound would have popped a word that was not a
+/// mark.
+pub(crate) static BOUNDED_DECISIONS: AtomicU64 = AtomicU64::new(0);
 
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_PATCH: AtomicPtr<Live> = AtomicPtr::new(core::ptr::null_mut());

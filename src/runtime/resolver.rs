@@ -9,7 +9,7 @@
 use kernel::ffi::c_ulong;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-use markplan::resolve::{count_marks_with, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
+use markplan::resolve::{count_marks_with, resolve_armed, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
 
 use super::kernel_text::is_text;
 use super::live::{self, remember_module_caller};
@@ -36,6 +36,27 @@ pub(crate) unsafe fn zero_marks(sp: u64, pop: usize) {
     }
 }
 
+/// The decision for a thread at `at` whose stack starts at `sp`, bounded
+/// by the marks `live`'s install has armed, and counted: a decision the
+/// bound changed (`bounded_decisions`), one a rival also explains
+/// (`ambiguous_decisions`). Shared by the stub's path and the int3 handler.
+pub(crate) fn decide(live: &live::Live, sp: u64, realigned: Option<RealignedFrame>, at: Position, hook_active: bool) -> Decision {
+    let m = live.m;
+    let effects = &live.effects[..m];
+    let word = |i| word_at(sp, i);
+    let armed = live.armed();
+    let decision = resolve_armed(&word, sp, effects, realigned, at, armed, hook_active, &is_text);
+    if armed < m.saturating_sub(1) && resolve_in_frame(&word, sp, effects, realigned, at, hook_active, &is_text) != decision {
+        live.count_bounded();
+    }
+    if let Decision::RunHook { pop } | Decision::Resume { pop, .. } = decision {
+        if rival_in_frame(&word, sp, effects, realigned, at, pop, &is_text).is_some() {
+            live.count_ambiguous();
+        }
+    }
+    decision
+}
+
 /// Called by markpatch_resolver_entry with the saved registers.
 #[no_mangle]
 extern "C" fn markpatch_resolve(frame: *mut Frame) {
@@ -52,12 +73,7 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
     let hook = live.hook.load(Ordering::Acquire);
     let m = live.m;
     let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp });
-    let decision = resolve_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, !hook.is_null(), &is_text);
-    if let Decision::RunHook { pop } | Decision::Resume { pop, .. } = decision {
-        if rival_in_frame(&|i| word_at(sp, i), sp, &live.effects[..m], realigned, Position::Stub, pop, &is_text).is_some() {
-            live.count_ambiguous();
-        }
-    }
+    let decision = decide(live, sp, realigned, Position::Stub, !hook.is_null());
     let (pop, target) = match decision {
         Decision::RunHook { pop } => {
             live.calls.fetch_add(1, Ordering::Relaxed);

@@ -350,6 +350,8 @@ pub(crate) fn show_stats(shared: &Shared, w: &mut PageWriter<'_>) -> Result {
     writeln!(w, "inconsistent_stacks {}", inconsistent).map_err(full)?;
     let ambiguous = crate::runtime::live::AMBIGUOUS_DECISIONS.load(Ordering::Relaxed);
     writeln!(w, "ambiguous_decisions {}", ambiguous).map_err(full)?;
+    let bounded = crate::runtime::live::BOUNDED_DECISIONS.load(Ordering::Relaxed);
+    writeln!(w, "bounded_decisions {}", bounded).map_err(full)?;
     Ok(())
 }
 

@@ -192,6 +192,8 @@ pub fn resolve_with(
 
 /// [`resolve_with`] for a region that may realign the stack: `realigned`
 /// is `Plan::realign` with the thread's %rbp (None for other regions).
+/// Every mark of the region may have been run ([`resolve_armed`] with all
+/// of them armed).
 pub fn resolve_in_frame(
     word_at: &dyn Fn(usize) -> Option<u64>,
     sp: u64,
@@ -201,10 +203,42 @@ pub fn resolve_in_frame(
     hook_active: bool,
     is_text: &dyn Fn(u64) -> bool,
 ) -> Decision {
+    let all = effects.len().saturating_sub(1);
+    resolve_armed(word_at, sp, effects, realigned, at, all, hook_active, is_text)
+}
+
+/// The most marks a thread at `at` can have run in a region of `m`
+/// instructions when only the `armed` marks nearest IM were ever written:
+/// the install writes IM-1 first and I1 last, so Ik (0-based) can have been
+/// a mark only for k >= M-1-`armed`, and the marks a thread ran are the
+/// ones just before `at`. During the install this is a fact about the
+/// text, not the stack: a thread at an int3 over the instruction being
+/// written has run no mark at all, and one at the stub no more than the
+/// marks written so far.
+pub fn marks_bound(at: Position, m: usize, armed: usize) -> usize {
+    let lowest = m.saturating_sub(1).saturating_sub(armed);
+    first_index(at, m).map_or(0, |first| first.saturating_sub(lowest))
+}
+
+/// [`resolve_in_frame`] when only the `armed` marks nearest IM can have
+/// been run ([`marks_bound`]): no candidate takes more marks than that, so
+/// a stale mark-like word above the true marks cannot pass for one of
+/// them while the install is under way.
+#[allow(clippy::too_many_arguments)]
+pub fn resolve_armed(
+    word_at: &dyn Fn(usize) -> Option<u64>,
+    sp: u64,
+    effects: &[i32],
+    realigned: Option<RealignedFrame>,
+    at: Position,
+    armed: usize,
+    hook_active: bool,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Decision {
     let Some(first) = first_index(at, effects.len()) else {
         return Decision::Inconsistent;
     };
-    let run = count_marks_with(word_at, sp, first);
+    let run = count_marks_with(word_at, sp, marks_bound(at, effects.len(), armed));
     for c in (0..=run).rev() {
         let k = first - c;
         if return_slot(word_at, sp, effects, realigned, first, c, is_text).is_none() {
@@ -282,7 +316,9 @@ pub fn rival_in_frame(
 /// [`resolve_in_frame`] at the stub with the hook active decides
 /// `RunHook { pop: M-1 }`, for any region, realigned or not: c = M-1 is the
 /// largest candidate there is, and its K = 0 has depth 0 and no frame
-/// pointer check. So the kernel may take that decision without the search.
+/// pointer check. So the kernel may take that decision without the search,
+/// once every mark is armed ([`marks_bound`]: before that, no thread ran
+/// them all, and the fast path leaves the decision to the resolver).
 pub fn is_plain_new_call(word_at: &dyn Fn(usize) -> Option<u64>, sp: u64, m: usize, is_text: &dyn Fn(u64) -> bool) -> bool {
     m > 0 && count_marks_with(word_at, sp, m - 1) == m - 1 && word_at(m - 1).is_some_and(is_text)
 }

@@ -346,6 +346,93 @@ fn residual_stale_mark_and_text_register_misleads() {
     assert_eq!(rival(&m, &region, Position::Trap { index: region.len() + 5 }, 2), None);
 }
 
+fn decide_armed(m: &Machine, region: &[Op], at: Position, armed: usize) -> Decision {
+    let e = effects(region);
+    let words = m.words(words_needed(&e));
+    resolve_armed(&|w| words.get(w).copied(), m.sp, &e, None, at, armed, true, &is_text)
+}
+
+#[test]
+fn marks_bound_follows_the_install_order() {
+    // M = 4: the install writes I3 (IM) as the jmp, then I2, I1, I0 as marks.
+    assert_eq!(marks_bound(Position::Stub, 4, 0), 0, "only IM written: no mark yet");
+    assert_eq!(marks_bound(Position::Stub, 4, 1), 1);
+    assert_eq!(marks_bound(Position::Stub, 4, 3), 3);
+    assert_eq!(marks_bound(Position::Stub, 4, 9), 3, "never more than M-1");
+    // An int3 over Ii while the install writes Ii (armed = M-1-i): the
+    // thread ran originals only.
+    for i in 0..4 {
+        assert_eq!(marks_bound(Position::Trap { index: i }, 4, 3 - i), 0, "trap at {i}");
+    }
+    assert_eq!(marks_bound(Position::Trap { index: 3 }, 4, 0), 0, "IM's own int3");
+    assert_eq!(marks_bound(Position::Trap { index: 2 }, 4, 2), 1);
+    assert_eq!(marks_bound(Position::Trap { index: 2 }, 4, 3), 2, "installed: up to the index");
+    assert_eq!(marks_bound(Position::Trap { index: 4 }, 4, 3), 0, "no int3 past the region");
+    assert_eq!(marks_bound(Position::Stub, 0, 0), 0);
+}
+
+/// The residual case above, during the install: one mark written so far.
+/// The larger candidate would need two; the bound leaves the truth.
+#[test]
+fn residual_case_is_decided_right_while_the_install_writes() {
+    let region = vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other];
+    let stale = [0, 0x9999, ENTRY - 16];
+    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
+    m.exec(region[0]);
+    m.exec(region[1]);
+    m.mark();
+    assert_eq!(decide_armed(&m, &region, Position::Stub, 3), Decision::Resume { pop: 2, index: 1 }, "all armed: the documented wrong choice");
+    let d = decide_armed(&m, &region, Position::Stub, 1);
+    assert_eq!(d, Decision::Resume { pop: 1, index: 2 });
+    let mut after = m.clone();
+    after.apply(&region, d);
+    let mut reference = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
+    for &op in &region {
+        reference.exec(op);
+    }
+    assert_eq!(after.observable(), reference.observable());
+}
+
+/// A thread that meets the int3 the install put over Ii ran I0..Ii-1 as
+/// originals, whatever the stack above it looks like: a mark-like stale
+/// word at the bottom of a `sub` area with a text address where a larger
+/// candidate's return slot would be does not make it pop anything.
+#[test]
+fn an_install_trap_pops_nothing() {
+    let region = vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other];
+    let stale = [0, 0x9999, ENTRY - 16];
+    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
+    m.exec(region[0]);
+    m.exec(region[1]);
+    let at = Position::Trap { index: 2 };
+    assert_eq!(decide_armed(&m, &region, at, 3), Decision::Resume { pop: 1, index: 1 }, "unbounded: a false mark");
+    let d = decide_armed(&m, &region, at, 1);
+    assert_eq!(d, Decision::Resume { pop: 0, index: 2 });
+    let mut after = m.clone();
+    after.apply(&region, d);
+    let mut reference = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
+    for &op in &region {
+        reference.exec(op);
+    }
+    assert_eq!(after.observable(), reference.observable());
+}
+
+/// With any number of marks armed that covers the thread's own, every
+/// entry point is decided as before.
+#[test]
+fn every_entry_point_with_every_sufficient_bound() {
+    let region = region_a();
+    let m_len = region.len();
+    for k in 0..m_len {
+        let m = thread_at_stub(&region, 0, k, &[]);
+        let marks = m_len - 1 - k;
+        let expect = if k == 0 { Decision::RunHook { pop: marks } } else { Decision::Resume { pop: marks, index: k } };
+        for armed in marks..m_len + 2 {
+            assert_eq!(decide_armed(&m, &region, Position::Stub, armed), expect, "K = {k}, armed {armed}");
+        }
+    }
+}
+
 fn rival(m: &Machine, region: &[Op], at: Position, chosen: usize) -> Option<usize> {
     let e = effects(region);
     let words = m.words(words_needed(&e));
