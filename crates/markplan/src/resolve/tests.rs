@@ -322,6 +322,38 @@ fn stale_mark_like_word_in_a_sub_area_is_rejected_by_the_text_check() {
     assert_eq!(after.observable(), truth(&region, 0, 2, &stale).observable());
 }
 
+/// The residual case's region: `push %rbx; sub $0x10,%rsp; inc; IM`, with a
+/// mark-like stale word at the bottom of the `sub` area (ENTRY-24 holds
+/// ENTRY-16) and rbx holding a text address.
+fn residual_region() -> (Vec<Op>, [u64; 4], [u64; 3]) {
+    (vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other], [0x1000, TEXT_VALUE, 0x3000, 0x4000], [0, 0x9999, ENTRY - 16])
+}
+
+/// A thread of the residual case that ran I0 and I1, then `marks` marks.
+fn residual_thread(marks: usize) -> Machine {
+    let (region, regs, stale) = residual_region();
+    let mut m = Machine::at_entry(regs, &stale);
+    m.exec(region[0]);
+    m.exec(region[1]);
+    for _ in 0..marks {
+        m.mark();
+    }
+    m
+}
+
+/// Whether `m`, after decision `d`, is where a thread that ran the whole
+/// residual region unpatched would be.
+fn residual_ends_right(m: &Machine, d: Decision) -> bool {
+    let (region, regs, stale) = residual_region();
+    let mut after = m.clone();
+    after.apply(&region, d);
+    let mut reference = Machine::at_entry(regs, &stale);
+    for &op in &region {
+        reference.exec(op);
+    }
+    after.observable() == reference.observable()
+}
+
 /// The residual assumption, shown: if the stale word is mark-like AND the
 /// larger candidate's return slot holds a text address (here rbx holds one),
 /// the resolver re-executes `inc` and gets it wrong. The kernel side removes
@@ -329,14 +361,11 @@ fn stale_mark_like_word_in_a_sub_area_is_rejected_by_the_text_check() {
 /// the next test.
 #[test]
 fn residual_stale_mark_and_text_register_misleads() {
-    let region = vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other];
-    let stale = [0, 0x9999, ENTRY - 16];
-    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
-    m.exec(region[0]);
-    m.exec(region[1]);
-    m.mark();
+    let (region, _, _) = residual_region();
+    let m = residual_thread(1);
     let d = decide(&m, &region, Position::Stub, true);
     assert_eq!(d, Decision::Resume { pop: 2, index: 1 }, "documented residual case");
+    assert!(!residual_ends_right(&m, d));
     // The truth (one mark) is a rival the kernel counts as ambiguous.
     assert_eq!(rival(&m, &region, Position::Stub, 2), Some(1));
     // The same stack at an int3 before IM has the same candidates; there is
@@ -375,22 +404,12 @@ fn marks_bound_follows_the_install_order() {
 /// The larger candidate would need two; the bound leaves the truth.
 #[test]
 fn residual_case_is_decided_right_while_the_install_writes() {
-    let region = vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other];
-    let stale = [0, 0x9999, ENTRY - 16];
-    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
-    m.exec(region[0]);
-    m.exec(region[1]);
-    m.mark();
+    let (region, _, _) = residual_region();
+    let m = residual_thread(1);
     assert_eq!(decide_armed(&m, &region, Position::Stub, 3), Decision::Resume { pop: 2, index: 1 }, "all armed: the documented wrong choice");
     let d = decide_armed(&m, &region, Position::Stub, 1);
     assert_eq!(d, Decision::Resume { pop: 1, index: 2 });
-    let mut after = m.clone();
-    after.apply(&region, d);
-    let mut reference = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
-    for &op in &region {
-        reference.exec(op);
-    }
-    assert_eq!(after.observable(), reference.observable());
+    assert!(residual_ends_right(&m, d));
 }
 
 /// A thread that meets the int3 the install put over Ii ran I0..Ii-1 as
@@ -399,22 +418,13 @@ fn residual_case_is_decided_right_while_the_install_writes() {
 /// candidate's return slot would be does not make it pop anything.
 #[test]
 fn an_install_trap_pops_nothing() {
-    let region = vec![Op::PushReg(1), Op::SubRsp(0x10), Op::IncReg(0), Op::Other];
-    let stale = [0, 0x9999, ENTRY - 16];
-    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
-    m.exec(region[0]);
-    m.exec(region[1]);
+    let (region, _, _) = residual_region();
+    let m = residual_thread(0);
     let at = Position::Trap { index: 2 };
     assert_eq!(decide_armed(&m, &region, at, 3), Decision::Resume { pop: 1, index: 1 }, "unbounded: a false mark");
     let d = decide_armed(&m, &region, at, 1);
     assert_eq!(d, Decision::Resume { pop: 0, index: 2 });
-    let mut after = m.clone();
-    after.apply(&region, d);
-    let mut reference = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &stale);
-    for &op in &region {
-        reference.exec(op);
-    }
-    assert_eq!(after.observable(), reference.observable());
+    assert!(residual_ends_right(&m, d));
 }
 
 /// With any number of marks armed that covers the thread's own, every
