@@ -8,6 +8,11 @@
 # cost to writers. Prints the tables and "N passed, M failed"; writes the figures
 # as results/bench-<time>.csv and a plot results/bench-<time>.svg (results/
 # is not committed). BENCH_ROUNDS (default 15) rounds per figure.
+# BENCH_ICOUNT=1 boots with QEMU's instruction counting (-icount
+# shift=0,sleep=off): the guest's clock then advances one nanosecond per
+# instruction executed, so every figure is a count of instructions, the same
+# from run to run whatever else the host runs (block I/O completions still
+# vary); without it, figures are emulated wall time.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$MARKPATCH_ROOT"
@@ -22,7 +27,9 @@ MARKPATCH_CASES=bench qemu/mkinitramfs.sh "$kdir" "$out/initramfs.cpio.gz" markp
 	|| { cat "$out/initramfs.log"; exit 1; }
 note "bench: one guest boot (about 10 minutes under TCG)"
 start=$(date +%s)
-MARKPATCH_TCG_THREAD=single MARKPATCH_TIMEOUT=${MARKPATCH_TIMEOUT:-3600} \
+extra=${MARKPATCH_QEMU_EXTRA:-}
+[ "${BENCH_ICOUNT:-0}" = 1 ] && extra="$extra -icount shift=0,sleep=off"
+MARKPATCH_TCG_THREAD=single MARKPATCH_TIMEOUT=${MARKPATCH_TIMEOUT:-3600} MARKPATCH_QEMU_EXTRA=$extra \
 	MARKPATCH_APPEND="mp_bench_rounds=${BENCH_ROUNDS:-15}" \
 	qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" "$out" tests
 rc=$?

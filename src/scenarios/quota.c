@@ -38,17 +38,21 @@ atomic_t markpatch_quota_active = ATOMIC_INIT(0);
 /* Serialises changes to the table (set, change, remove). */
 static DEFINE_MUTEX(quota_lock);
 static struct quota_limit limits[QUOTA_MAX];
+/* One past the highest slot ever used (it never shrinks): the hooks' pass
+ * stops there. Raised before a slot's sb is published. */
+static int slots_used;
 
 /*
  * The limit of @uid on @sb, held until markpatch_quota_put(), or NULL. No
  * lock, so that writes of users and file systems without a limit pay one
- * pass over QUOTA_MAX slots.
+ * pass over the slots in use (the first ones: a new limit takes the first
+ * free slot).
  */
 struct quota_limit *markpatch_quota_get(struct super_block *sb, kuid_t uid)
 {
-	int i;
+	int i, n = READ_ONCE(slots_used);
 
-	for (i = 0; i < QUOTA_MAX; i++) {
+	for (i = 0; i < n; i++) {
 		struct quota_limit *l = &limits[i];
 
 		/* Pairs with smp_store_release() in quota_add_limit(): uid and
@@ -365,8 +369,13 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 		ret = -ENOENT;
 	else if (free_slot < 0)
 		ret = -ENOSPC;
-	else
+	else {
+		/* Before quota_add_limit() publishes the slot's sb (release):
+		 * a hook that sees the sb passes over the slot. */
+		if (free_slot >= slots_used)
+			WRITE_ONCE(slots_used, free_slot + 1);
 		ret = quota_add_limit(&limits[free_slot], path, uid, line, charge, name, &used);
+	}
 	mutex_unlock(&quota_lock);
 	if (ret < 0) {
 		path_put(path);
