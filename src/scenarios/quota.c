@@ -127,38 +127,33 @@ u64 markpatch_quota_alloc_begin(struct quota_limit *l, struct quota_alloc *a, st
 	a->task = current;
 	a->inode = inode;
 	spin_lock(&l->lock);
-	a->left = markpatch_quota_grant_bytes(l, want, unit);
+	a->granted = markpatch_quota_grant_bytes(l, want, unit);
 	list_add(&a->node, &l->allocs);
 	spin_unlock(&l->lock);
-	return a->left;
+	return a->granted;
 }
 
-void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a)
+void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a, u64 charged)
 {
 	spin_lock(&l->lock);
 	list_del(&a->node);
-	add_locked(l, a->left, 0, 0);
+	add_locked(l, a->granted, 0, charged);
 	spin_unlock(&l->lock);
 }
 
 void markpatch_quota_charge_blocks(struct quota_limit *l, struct inode *inode, u64 before, u64 after)
 {
 	struct quota_alloc *a;
-	u64 ungrant = 0;
 
 	spin_lock(&l->lock);
-	/* A task has at most one allocation in flight per limit; the list
-	 * holds one entry per task allocating for this user right now. */
-	if (after > before) {
-		list_for_each_entry(a, &l->allocs, node) {
-			if (a->task == current && a->inode == inode) {
-				ungrant = min(a->left, after - before);
-				a->left -= ungrant;
-				break;
-			}
+	/* The list holds one entry per task allocating for this user now. */
+	list_for_each_entry(a, &l->allocs, node) {
+		if (a->task == current && a->inode == inode) {
+			spin_unlock(&l->lock);
+			return;
 		}
 	}
-	add_locked(l, ungrant, before, after);
+	add_locked(l, 0, before, after);
 	spin_unlock(&l->lock);
 }
 

@@ -40,7 +40,7 @@ enum quota_charge {
  * were granted and have not settled; @btime and @itime are when the soft
  * limits' grace periods end (seconds since the epoch, 0: none running);
  * @allocs lists the block allocations in flight (struct quota_alloc), whose
- * @left bytes are part of @granted.
+ * grants are part of @granted.
  */
 struct quota_limit {
 	struct super_block *sb;
@@ -71,26 +71,27 @@ u64 markpatch_quota_grant_bytes(struct quota_limit *l, u64 want, u64 unit);
 
 /*
  * A block allocation in flight (on the allocating task's stack): what it
- * was granted and has not yet charged. The file system charges its blocks
- * (inode_add_bytes) inside the allocation, on the same task: each charge
- * for @inode by @task converts as much of @left into usage.
+ * was granted. The file system changes the inode's allocated bytes inside
+ * the allocation, on the same task (it charges what it asks for, then gives
+ * back what it did not get); the allocation's outcome is what is charged.
  */
 struct quota_alloc {
 	struct list_head node;
 	struct task_struct *task;
 	struct inode *inode;
-	u64 left;
+	u64 granted;
 };
 
 /* Grants @a up to @want bytes in whole @unit for @inode's allocation by
- * the current task (0: nothing fits); markpatch_quota_alloc_end() gives
- * back what it did not charge. Takes @l->lock. */
+ * the current task (0: nothing fits). Takes @l->lock. */
 u64 markpatch_quota_alloc_begin(struct quota_limit *l, struct quota_alloc *a, struct inode *inode,
 				u64 want, u64 unit);
-void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a);
-/* @inode, of @l's user, went from @before to @after allocated bytes: a
- * growth is taken from the current task's allocation in flight on @inode
- * first. Takes @l->lock. */
+/* Ends @a: the allocation took @charged bytes (they are charged, whether
+ * granted or not; the grant is given back). Takes @l->lock. */
+void markpatch_quota_alloc_end(struct quota_limit *l, struct quota_alloc *a, u64 charged);
+/* @inode, of @l's user, went from @before to @after allocated bytes,
+ * charged unless the current task has an allocation in flight on @inode
+ * (its outcome counts instead). Takes @l->lock. */
 void markpatch_quota_charge_blocks(struct quota_limit *l, struct inode *inode, u64 before, u64 after);
 /* An inode of @l's user went from being charged @before to @after bytes
  * (@granted less by @ungrant, in the same step). Takes @l->lock. */

@@ -6,15 +6,19 @@
  * pays one load per call; with limits, one pass over the table (no lock).
  *
  * Charged by allocated bytes (ext2, tmpfs), as a real quota is:
- *   quota_add_bytes    inode_add_bytes()  every block a file system with
- *   quota_sub_bytes    inode_sub_bytes()  no quota allocates or frees
- *                                         passes here: usage follows it
  *   quota_alloc_ext2   ext2_new_blocks()  where ext2 and tmpfs ask their
  *   quota_alloc_shmem  shmem_inode_acct_blocks()   quota for blocks: an
  *                      allocation past the limit gets EDQUOT (ext2 is given
  *                      fewer blocks when some fit); each allocation is
- *                      granted its blocks before it runs, and the charge
- *                      inside it (inode_add_bytes) converts that grant
+ *                      granted its blocks before it runs and charged what it
+ *                      took after (one patched call per block allocated)
+ *   quota_sub_bytes    inode_sub_bytes()  every block these file systems
+ *                                         free passes here
+ *   quota_add_bytes    inode_add_bytes()  only where ext2 has extended
+ *                      attributes: a file that shares another's attribute
+ *                      block is charged that block here, outside any
+ *                      allocation (elsewhere every charge is an allocation's,
+ *                      which leaves the ones inside it to its outcome)
  * Charged by size (ramfs):
  *   quota_write        generic_perform_write()  a write is granted the
  *                      growth that fits before it copies (cut short at the
@@ -83,14 +87,24 @@ static struct quota_limit *blocks_limit_held(struct inode *inode)
 	}
 }
 
+/* How a file system's block allocator is run under a limit. */
+struct block_alloc {
+	/* The call, given what was granted (less than asked: only that much;
+	 * 0: nothing fits). */
+	u64 (*run)(const struct markpatch_call *c, u64 granted);
+	/* The bytes a call that returned @ret took. */
+	u64 (*took)(const struct markpatch_call *c, u64 ret);
+};
+
 /*
  * A block allocation of @want bytes for @inode, in units of @unit: with a
- * limit to keep, calls @alloc(@c, @granted) with what is reserved for it
- * (0: nothing fits) and returns what it returned, giving back what it did
- * not charge; without one, the original function.
+ * limit to keep, runs it with what is reserved for it and charges what it
+ * took; without one, the original function. The allocation's outcome is the
+ * one charge: the file system's own accounting inside it (inode_add_bytes,
+ * and inode_sub_bytes for what it did not get) is left uncharged.
  */
 static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u64 want, u64 unit,
-			 u64 (*alloc)(const struct markpatch_call *c, u64 granted))
+			 const struct block_alloc *ops)
 {
 	struct quota_alloc a;
 	struct quota_limit *l;
@@ -106,15 +120,16 @@ static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u6
 	if (granted < want && exempt())
 		ret = c->original(ARGS(c));
 	else
-		ret = alloc(c, granted);
-	markpatch_quota_alloc_end(l, &a);
+		ret = ops->run(c, granted);
+	markpatch_quota_alloc_end(l, &a, ops->took(c, ret));
 	up_read(&l->alloc_sem);
 	markpatch_quota_put(l);
 	return ret;
 }
 
 /* ext2_fsblk_t ext2_new_blocks(struct inode *inode, ext2_fsblk_t goal,
- *				unsigned long *count, int *errp, unsigned int flags) */
+ *				unsigned long *count, int *errp, unsigned int flags)
+ * returns the first block of *count it allocated, or 0 (nothing taken). */
 static u64 ext2_alloc(const struct markpatch_call *c, u64 granted)
 {
 	struct inode *inode = (struct inode *)c->args[0];
@@ -129,19 +144,38 @@ static u64 ext2_alloc(const struct markpatch_call *c, u64 granted)
 	return c->original(ARGS(c));
 }
 
+static u64 ext2_took(const struct markpatch_call *c, u64 ret)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+
+	return ret ? (u64)*(unsigned long *)c->args[2] << inode->i_blkbits : 0;
+}
+
+static const struct block_alloc ext2_blocks = { .run = ext2_alloc, .took = ext2_took };
+
 static u64 quota_alloc_ext2(const struct markpatch_call *c)
 {
 	struct inode *inode = (struct inode *)c->args[0];
 	unsigned long *count = (unsigned long *)c->args[2];
 
-	return alloc_checked(c, inode, (u64)*count << inode->i_blkbits, i_blocksize(inode), ext2_alloc);
+	return alloc_checked(c, inode, (u64)*count << inode->i_blkbits, i_blocksize(inode), &ext2_blocks);
 }
 
-/* int shmem_inode_acct_blocks(struct inode *inode, long pages) */
+/* int shmem_inode_acct_blocks(struct inode *inode, long pages): 0 when it
+ * took all the pages, else nothing. */
 static u64 shmem_alloc(const struct markpatch_call *c, u64 granted)
 {
 	return granted ? c->original(ARGS(c)) : (u64)-EDQUOT;
 }
+
+static u64 shmem_took(const struct markpatch_call *c, u64 ret)
+{
+	struct inode *inode = (struct inode *)c->args[0];
+
+	return (int)ret ? 0 : (u64)(long)c->args[1] << inode->i_blkbits;
+}
+
+static const struct block_alloc shmem_blocks = { .run = shmem_alloc, .took = shmem_took };
 
 static u64 quota_alloc_shmem(const struct markpatch_call *c)
 {
@@ -151,7 +185,8 @@ static u64 quota_alloc_shmem(const struct markpatch_call *c)
 	if (pages <= 0)
 		return c->original(ARGS(c));
 	/* All of it or nothing: shmem asks for one folio's pages. */
-	return alloc_checked(c, inode, (u64)pages << PAGE_SHIFT, (u64)pages << PAGE_SHIFT, shmem_alloc);
+	return alloc_checked(c, inode, (u64)pages << inode->i_blkbits, (u64)pages << inode->i_blkbits,
+			     &shmem_blocks);
 }
 
 /* void inode_add_bytes(struct inode *inode, loff_t bytes), and _sub_. */
@@ -460,11 +495,14 @@ static const struct {
 	const char *function;
 	const char *name;
 	markpatch_filter_fn fn;
+	/* Listed only on a kernel that has this function too (NULL: always). */
+	const char *needs;
 } hooks[] = {
-	{ "inode_add_bytes", "quota_add_bytes", quota_add_bytes },
-	{ "inode_sub_bytes", "quota_sub_bytes", quota_sub_bytes },
 	{ "ext2_new_blocks", "quota_alloc_ext2", quota_alloc_ext2 },
 	{ "shmem_inode_acct_blocks", "quota_alloc_shmem", quota_alloc_shmem },
+	{ "inode_sub_bytes", "quota_sub_bytes", quota_sub_bytes },
+	/* CONFIG_EXT2_FS_XATTR: ext2_xattr_set2() charges a shared block. */
+	{ "inode_add_bytes", "quota_add_bytes", quota_add_bytes, "ext2_xattr_set" },
 	{ "generic_perform_write", "quota_write", quota_write },
 	{ "evict", "quota_evict", quota_evict },
 	{ "notify_change", "quota_setattr", quota_setattr },
@@ -504,7 +542,8 @@ ssize_t markpatch_quota_hooks_show(char *buf)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(hooks); i++)
-		if (markpatch_kernel_has(hooks[i].function))
+		if (markpatch_kernel_has(hooks[i].function) &&
+		    (!hooks[i].needs || markpatch_kernel_has(hooks[i].needs)))
 			len += sysfs_emit_at(buf, len, "%s %s\n", hooks[i].function, hooks[i].name);
 	return len;
 }
