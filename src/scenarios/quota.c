@@ -37,10 +37,9 @@
 atomic_t markpatch_quota_active = ATOMIC_INIT(0);
 /* Serialises changes to the table (set, change, remove). */
 static DEFINE_MUTEX(quota_lock);
-static struct quota_limit limits[QUOTA_MAX];
-/* One past the highest slot ever used (it never shrinks): the hooks' pass
- * stops there. Raised before a slot's sb is published. */
-static int slots_used;
+struct quota_limit markpatch_quota_limits[QUOTA_MAX];
+/* Raised before a slot's sb is published; it never shrinks. */
+int markpatch_quota_slots_used;
 
 /*
  * The limit of @uid on @sb, held until markpatch_quota_put(), or NULL. No
@@ -50,10 +49,10 @@ static int slots_used;
  */
 struct quota_limit *markpatch_quota_get(struct super_block *sb, kuid_t uid)
 {
-	int i, n = READ_ONCE(slots_used);
+	int i, n = READ_ONCE(markpatch_quota_slots_used);
 
 	for (i = 0; i < n; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		/* Pairs with smp_store_release() in quota_add_limit(): uid and
 		 * charge are set before sb is. */
@@ -197,7 +196,7 @@ static ssize_t quota_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 		u64 v[8];
 
 		if (!l->sb)
@@ -298,9 +297,9 @@ static void grace_of(struct super_block *sb, u64 *bgrace, u64 *igrace)
 
 	*bgrace = *igrace = MARKPATCH_QUOTA_DEFAULT_GRACE;
 	for (i = 0; i < QUOTA_MAX; i++) {
-		if (limits[i].sb == sb) {
-			*bgrace = limits[i].bgrace;
-			*igrace = limits[i].igrace;
+		if (markpatch_quota_limits[i].sb == sb) {
+			*bgrace = markpatch_quota_limits[i].bgrace;
+			*igrace = markpatch_quota_limits[i].igrace;
 			return;
 		}
 	}
@@ -336,7 +335,7 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 	}
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		if (!l->sb) {
 			if (free_slot < 0)
@@ -367,9 +366,9 @@ int markpatch_quota_set(struct path *path, kuid_t uid, const struct markpatch_qu
 	else {
 		/* Before quota_add_limit() publishes the slot's sb (release):
 		 * a hook that sees the sb passes over the slot. */
-		if (free_slot >= slots_used)
-			WRITE_ONCE(slots_used, free_slot + 1);
-		ret = quota_add_limit(&limits[free_slot], path, uid, line, charge, name, &used);
+		if (free_slot >= markpatch_quota_slots_used)
+			WRITE_ONCE(markpatch_quota_slots_used, free_slot + 1);
+		ret = quota_add_limit(&markpatch_quota_limits[free_slot], path, uid, line, charge, name, &used);
 	}
 	mutex_unlock(&quota_lock);
 	if (ret < 0) {
@@ -389,7 +388,7 @@ void markpatch_quota_set_times(struct super_block *sb, kuid_t uid, const u64 *bt
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		if (l->sb != sb || !uid_eq(l->uid, uid))
 			continue;
@@ -431,7 +430,7 @@ bool markpatch_quota_user_of(struct super_block *sb, kuid_t uid, struct markpatc
 	memset(out, 0, sizeof(*out));
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		if (l->sb != sb || !uid_eq(l->uid, uid))
 			continue;
@@ -480,7 +479,7 @@ int markpatch_quota_sync_file(const struct path *path)
 	}
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		if (l->sb != sb)
 			continue;
@@ -516,9 +515,9 @@ int markpatch_quota_next(struct super_block *sb, u32 from, u32 *uid)
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		u32 id = from_kuid(&init_user_ns, limits[i].uid);
+		u32 id = from_kuid(&init_user_ns, markpatch_quota_limits[i].uid);
 
-		if (limits[i].sb == sb && id >= from && id < best)
+		if (markpatch_quota_limits[i].sb == sb && id >= from && id < best)
 			best = id;
 	}
 	mutex_unlock(&quota_lock);
@@ -595,8 +594,10 @@ int markpatch_quota_path_of_dev(dev_t dev, struct path *path)
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		if (limits[i].sb && limits[i].sb->s_dev == dev && limits[i].sb->s_bdev) {
-			*path = limits[i].path;
+		struct quota_limit *l = &markpatch_quota_limits[i];
+
+		if (l->sb && l->sb->s_dev == dev && l->sb->s_bdev) {
+			*path = l->path;
 			path_get(path);
 			mutex_unlock(&quota_lock);
 			return 0;
@@ -619,7 +620,7 @@ void markpatch_quota_set_grace(struct super_block *sb, const u64 *bgrace, const 
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++) {
-		struct quota_limit *l = &limits[i];
+		struct quota_limit *l = &markpatch_quota_limits[i];
 
 		if (l->sb != sb)
 			continue;
@@ -683,7 +684,7 @@ static int allocated_dquots_handler(const struct ctl_table *table, int write, vo
 
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++)
-		count += limits[i].sb != NULL;
+		count += markpatch_quota_limits[i].sb != NULL;
 	mutex_unlock(&quota_lock);
 	t.data = &count;
 	return proc_dointvec(&t, write, buffer, lenp, ppos);
@@ -709,9 +710,9 @@ int markpatch_quota_register(void)
 	int i, ret;
 
 	for (i = 0; i < QUOTA_MAX; i++) {
-		spin_lock_init(&limits[i].lock);
-		init_rwsem(&limits[i].alloc_sem);
-		INIT_LIST_HEAD(&limits[i].allocs);
+		spin_lock_init(&markpatch_quota_limits[i].lock);
+		init_rwsem(&markpatch_quota_limits[i].alloc_sem);
+		INIT_LIST_HEAD(&markpatch_quota_limits[i].allocs);
 	}
 	ret = markpatch_quota_hooks_register();
 	if (ret)
@@ -748,7 +749,7 @@ void markpatch_quota_unregister(void)
 	sysfs_remove_file(markpatch_sysfs_dir(), &quota_attr.attr);
 	mutex_lock(&quota_lock);
 	for (i = 0; i < QUOTA_MAX; i++)
-		if (limits[i].sb)
-			quota_remove_limit(&limits[i]);
+		if (markpatch_quota_limits[i].sb)
+			quota_remove_limit(&markpatch_quota_limits[i]);
 	mutex_unlock(&quota_lock);
 }

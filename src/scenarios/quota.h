@@ -60,6 +60,28 @@ struct quota_limit {
 };
 
 extern atomic_t markpatch_quota_active;
+extern struct quota_limit markpatch_quota_limits[QUOTA_MAX];
+/* One past the highest slot ever used: the hooks' pass stops there. */
+extern int markpatch_quota_slots_used;
+
+/*
+ * Whether @uid may have a limit on @sb: false is certain, true is confirmed
+ * by markpatch_quota_get(). Inline, no lock and no count: what a block
+ * allocation of a user without a limit pays (one pass over the slots in use).
+ */
+static inline bool markpatch_quota_may_limit(struct super_block *sb, kuid_t uid)
+{
+	int i, n;
+
+	if (!atomic_read(&markpatch_quota_active))
+		return false;
+	n = READ_ONCE(markpatch_quota_slots_used);
+	for (i = 0; i < n; i++)
+		if (READ_ONCE(markpatch_quota_limits[i].sb) == sb &&
+		    READ_ONCE(markpatch_quota_limits[i].uid.val) == __kuid_val(uid))
+			return true;
+	return false;
+}
 
 struct quota_limit *markpatch_quota_get(struct super_block *sb, kuid_t uid);
 void markpatch_quota_put(struct quota_limit *l);

@@ -3,7 +3,8 @@
  * The quota's filter hooks: they keep each limited user's usage as the file
  * system changes it, and refuse what would take it past the limit. Every
  * hook first reads markpatch_quota_active, so that a kernel with no limit
- * pays one load per call; with limits, one pass over the table (no lock).
+ * pays one load per call; with limits, one pass over the slots in use (no
+ * lock).
  *
  * Charged by allocated bytes (ext2, tmpfs), as a real quota is:
  *   quota_alloc_ext2   ext2_new_blocks()  where ext2 and tmpfs ask their
@@ -110,7 +111,7 @@ static u64 alloc_checked(const struct markpatch_call *c, struct inode *inode, u6
 	struct quota_limit *l;
 	u64 granted, ret;
 
-	if (!atomic_read(&markpatch_quota_active) || !want)
+	if (!want)
 		return c->original(ARGS(c));
 	l = blocks_limit_held(inode);
 	if (!l)
@@ -158,6 +159,8 @@ static u64 quota_alloc_ext2(const struct markpatch_call *c)
 	struct inode *inode = (struct inode *)c->args[0];
 	unsigned long *count = (unsigned long *)c->args[2];
 
+	if (!markpatch_quota_may_limit(inode->i_sb, inode->i_uid))
+		return c->original(ARGS(c));
 	return alloc_checked(c, inode, (u64)*count << inode->i_blkbits, i_blocksize(inode), &ext2_blocks);
 }
 
@@ -182,7 +185,7 @@ static u64 quota_alloc_shmem(const struct markpatch_call *c)
 	struct inode *inode = (struct inode *)c->args[0];
 	long pages = (long)c->args[1];
 
-	if (pages <= 0)
+	if (pages <= 0 || !markpatch_quota_may_limit(inode->i_sb, inode->i_uid))
 		return c->original(ARGS(c));
 	/* All of it or nothing: shmem asks for one folio's pages. */
 	return alloc_checked(c, inode, (u64)pages << inode->i_blkbits, (u64)pages << inode->i_blkbits,
@@ -192,8 +195,11 @@ static u64 quota_alloc_shmem(const struct markpatch_call *c)
 /* void inode_add_bytes(struct inode *inode, loff_t bytes), and _sub_. */
 static void account(struct inode *inode, u64 before, u64 after)
 {
-	struct quota_limit *l = markpatch_quota_get(inode->i_sb, inode->i_uid);
+	struct quota_limit *l;
 
+	if (!markpatch_quota_may_limit(inode->i_sb, inode->i_uid))
+		return;
+	l = markpatch_quota_get(inode->i_sb, inode->i_uid);
 	if (!l)
 		return;
 	if (l->charge == QUOTA_BLOCKS)
@@ -206,7 +212,7 @@ static u64 quota_add_bytes(const struct markpatch_call *c)
 	u64 ret = c->original(ARGS(c));
 	s64 bytes = (s64)c->args[1];
 
-	if (atomic_read(&markpatch_quota_active) && bytes > 0)
+	if (bytes > 0)
 		account((struct inode *)c->args[0], 0, bytes);
 	return ret;
 }
@@ -216,7 +222,7 @@ static u64 quota_sub_bytes(const struct markpatch_call *c)
 	u64 ret = c->original(ARGS(c));
 	s64 bytes = (s64)c->args[1];
 
-	if (atomic_read(&markpatch_quota_active) && bytes > 0)
+	if (bytes > 0)
 		account((struct inode *)c->args[0], bytes, 0);
 	return ret;
 }
