@@ -112,7 +112,9 @@ def pv_thunk_prefix():
 syms = readelf_symbols(vmlinux)
 xsec = executable_sections(vmlinux)
 stext = next(v for n, v, _, _, _ in syms if n == "_stext")
-text_syms = [s for s in syms if s[4] in xsec]
+# Assembler-local labels (.L*: clang leaves some in the symbol table, e.g.
+# for kCFI's trap sites) are neither entry points nor in kallsyms.
+text_syms = [s for s in syms if s[4] in xsec and not s[0].startswith(".L")]
 func_addrs = {v for n, v, _, t, _ in text_syms if t == "FUNC" and ".cold" not in n}
 by_name = {}
 for n, v, _, _, _ in text_syms:

@@ -102,6 +102,9 @@ void markpatch_module_notifier_unregister(void);
 #define MARKPATCH_MODTEXT_INIT	2
 #define MARKPATCH_MODTEXT_OTHER	3
 int markpatch_module_text(unsigned long addr, unsigned long module_text_address);
+/* Of the type markpatch_module_text() calls its thunk as: the thunk gets
+ * this function's kCFI preamble (src/text/kcfi.rs). */
+struct module *markpatch_module_text_address_like(unsigned long addr);
 
 /* src/ksys/alloc_shim.rs */
 size_t markpatch_heap_bytes(void);
@@ -173,6 +176,9 @@ unsigned long markpatch_int3_notifier_call(void);
 bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);
 
 /* src/hooks/api.rs, behind include/markpatch.h (src/hooks/api.c) */
+/* Of the type a filter hook calls the original as (struct markpatch_call):
+ * the pseudo-original gets this function's kCFI preamble (src/text/kcfi.rs). */
+u64 markpatch_original_like(u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5);
 int markpatch_rust_register_hook(const char *name, markpatch_filter_fn fn, void *data,
 				 struct module *owner);
 int markpatch_rust_unregister_hook(const char *name);

@@ -48,7 +48,7 @@ use crate::hooks::Registry;
 use crate::ksys::probes::Probes;
 use crate::ksys::symbol::{self, Function, Unresolved};
 use crate::ksys::wait;
-use crate::runtime::kernel_text::{CORE_TEXT, KERNEL_TEXT_ADDRESS, MODULE_TEXT_ADDRESS};
+use crate::runtime::kernel_text::{CORE_TEXT, KERNEL_TEXT_ADDRESS, KERNEL_TEXT_ADDRESS_LIKE, MODULE_TEXT_ADDRESS};
 use crate::runtime::live;
 use crate::text::{self, arena::ExecArena};
 
@@ -119,6 +119,14 @@ pub(crate) enum Installed {
     Replaced,
 }
 
+/// How the search_exception_tables thunk is called.
+type SearchExceptionTables = extern "C" fn(u64) -> *const u8;
+/// Of type [`SearchExceptionTables`]: the thunk gets its kCFI preamble.
+const SEARCH_EXCEPTION_TABLES_LIKE: SearchExceptionTables = search_exception_tables_like;
+extern "C" fn search_exception_tables_like(_: u64) -> *const u8 {
+    core::ptr::null()
+}
+
 /// Every patch, and what making them needs.
 pub(crate) struct Engine {
     arena: ExecArena,
@@ -137,16 +145,19 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new() -> Result<Self> {
+        crate::text::kcfi::check_kernel()?;
         let mut arena = ExecArena::new()?;
-        KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"))?, Ordering::Release);
-        symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"))?, Ordering::Release);
-        MODULE_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("__module_text_address"))?, Ordering::Release);
+        let (kta, kln) = (KERNEL_TEXT_ADDRESS_LIKE as usize, symbol::KALLSYMS_LOOKUP_NAME_LIKE as usize);
+        KERNEL_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("kernel_text_address"), kta)?, Ordering::Release);
+        symbol::KALLSYMS_LOOKUP_NAME.store(arena.thunk(kernel::c_str!("kallsyms_lookup_name"), kln)?, Ordering::Release);
+        let mta = bindings::markpatch_module_text_address_like as *const () as usize;
+        MODULE_TEXT_ADDRESS.store(arena.thunk(kernel::c_str!("__module_text_address"), mta)?, Ordering::Release);
         let core_text = [kernel::c_str!("_stext"), kernel::c_str!("_etext")].map(symbol::kallsyms_address);
         if let [Some(start), Some(end)] = core_text {
             CORE_TEXT[0].store(start as u64, Ordering::Relaxed);
             CORE_TEXT[1].store(end as u64, Ordering::Release);
         }
-        let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"))?;
+        let search_exception_tables = arena.thunk(kernel::c_str!("search_exception_tables"), SEARCH_EXCEPTION_TABLES_LIKE as usize)?;
         let classes = SymbolClasses::load()?;
         let dependencies = Dependencies::find()?;
         let (assembly, jump_entered) = SymbolClasses::counts();
@@ -189,7 +200,7 @@ impl Engine {
     fn has_fixup(&self, addr: u64) -> bool {
         // SAFETY: an arena thunk to search_exception_tables(unsigned long),
         // which returns a pointer (NULL when there is no entry).
-        let f: extern "C" fn(u64) -> *const u8 = unsafe { core::mem::transmute(self.search_exception_tables as usize) };
+        let f: SearchExceptionTables = unsafe { core::mem::transmute(self.search_exception_tables as usize) };
         !f(addr).is_null()
     }
 

@@ -95,7 +95,10 @@ fn make_code(req: &Request<'_>, slot: &Slot) -> Result<Code, Failure> {
     }
     let entry = bindings::markpatch_resolver_entry as *const () as u64;
     let stub = stub_bytes(slot.addr(), req.index as u32, entry).ok_or(Failure::new(ERANGE, "resolver out of reach of the stub"))?;
-    let slot_bytes = slot_bytes(&stub, &pseudo.bytes).ok_or(Failure::new(ENOMEM, "out of memory"))?;
+    // A filter hook calls P as the original (struct markpatch_call).
+    let preamble = crate::text::kcfi::preamble_of(bindings::markpatch_original_like as *const () as usize)
+        .map_err(|e| Failure::new(e, "no kCFI preamble for the pseudo-original"))?;
+    let slot_bytes = slot_bytes(&stub, &preamble, &pseudo.bytes).ok_or(Failure::new(ENOMEM, "out of memory"))?;
     // The direct method writes one span instead (crate::engine::direct).
     let mut replacements = [[0u8; 15]; MAX_REGION];
     let m = if req.method == Method::Marks { plan.m() } else { 0 };

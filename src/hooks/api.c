@@ -8,6 +8,11 @@
 
 #include "../glue.h"
 
+u64 markpatch_original_like(u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+	return 0;
+}
+
 /*
  * @owner is the hook's module, pinned while a patch uses the hook: a NULL
  * owner could not be pinned, and its hook's code could go while a patch

@@ -38,6 +38,11 @@ static struct notifier_block markpatch_module_nb = {
  * in no module. @module_text_address is a thunk to __module_text_address(),
  * which is not exported.
  */
+struct module *markpatch_module_text_address_like(unsigned long addr)
+{
+	return NULL;
+}
+
 int markpatch_module_text(unsigned long addr, unsigned long module_text_address)
 {
 	struct module *(*lookup)(unsigned long) = (void *)module_text_address;

@@ -90,6 +90,14 @@ impl core::fmt::Display for Unresolved {
     }
 }
 
+/// How the kallsyms_lookup_name thunk (KALLSYMS_LOOKUP_NAME) is called.
+pub(crate) type KallsymsLookupName = extern "C" fn(*const u8) -> usize;
+/// Of type [`KallsymsLookupName`]: the thunk gets its kCFI preamble.
+pub(crate) const KALLSYMS_LOOKUP_NAME_LIKE: KallsymsLookupName = kallsyms_lookup_name_like;
+extern "C" fn kallsyms_lookup_name_like(_: *const u8) -> usize {
+    0
+}
+
 /// The address kallsyms has for `name` (any symbol, text or not); None
 /// when it has none or before the load-time thunk exists.
 pub(crate) fn kallsyms_address(name: &CStr) -> Option<usize> {
@@ -100,7 +108,7 @@ pub(crate) fn kallsyms_address(name: &CStr) -> Option<usize> {
     // SAFETY: `f` is a thunk (ENDBR; jmp kallsyms_lookup_name) in the arena,
     // kept until unload; kallsyms_lookup_name takes a NUL-terminated name
     // and returns an address (0 when unknown), in process context.
-    let f: extern "C" fn(*const u8) -> usize = unsafe { core::mem::transmute(f as usize) };
+    let f: KallsymsLookupName = unsafe { core::mem::transmute(f as usize) };
     let addr = f(name.as_char_ptr().cast());
     (addr != 0).then_some(addr)
 }

@@ -16,9 +16,17 @@ use crate::bindings;
 #[export_name = "markpatch_core_text"]
 pub(crate) static CORE_TEXT: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-/// kernel_text_address(), through an arena thunk.
+/// kernel_text_address(), through an arena thunk called as
+/// [`KernelTextAddress`].
 pub(crate) static KERNEL_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
-/// __module_text_address(), through an arena thunk.
+pub(crate) type KernelTextAddress = extern "C" fn(c_ulong) -> i32;
+/// Of type [`KernelTextAddress`]: the thunk gets its kCFI preamble.
+pub(crate) const KERNEL_TEXT_ADDRESS_LIKE: KernelTextAddress = kernel_text_address_like;
+extern "C" fn kernel_text_address_like(_: c_ulong) -> i32 {
+    0
+}
+/// __module_text_address(), through an arena thunk (called from C, as
+/// bindings::markpatch_module_text_address_like).
 pub(crate) static MODULE_TEXT_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
 /// Whether `addr` is in [_stext, _etext).
@@ -37,7 +45,7 @@ pub(crate) fn is_text(addr: u64) -> bool {
     // SAFETY: `f` is a thunk (ENDBR; jmp kernel_text_address) in the arena,
     // written at load and kept until unload; kernel_text_address takes an
     // unsigned long and returns int, and is safe in any context.
-    let f: extern "C" fn(c_ulong) -> i32 = unsafe { core::mem::transmute(f as usize) };
+    let f: KernelTextAddress = unsafe { core::mem::transmute(f as usize) };
     f(addr as c_ulong) != 0
 }
 

@@ -9,7 +9,8 @@
 //! It also holds direct-jump thunks to kernel functions that are not
 //! exported: an indirect call to such a function would fault under IBT (it
 //! has no ENDBR), while the thunk starts with ENDBR and reaches the
-//! function with a direct `jmp`.
+//! function with a direct `jmp`; before it, the kCFI preamble of the type
+//! it is called as.
 
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -98,15 +99,20 @@ impl ExecArena {
     }
 
     /// A callable thunk to the unexported kernel function `name`, kept
-    /// until unload.
-    pub(crate) fn thunk(&mut self, name: &CStr) -> Result<u64> {
+    /// until unload, called as the type of `like` (a function of this
+    /// module, whose kCFI preamble the thunk gets: crate::text::kcfi).
+    pub(crate) fn thunk(&mut self, name: &CStr, like: usize) -> Result<u64> {
+        const PRE: usize = markplan::kcfi::PREAMBLE_LEN;
         let func = symbol::find(name).map_err(symbol::Unresolved::errno)?;
-        let slot = self.alloc(16)?;
-        let mut code = [0u8; 9];
-        code[..4].copy_from_slice(&markplan::plan::ENDBR64);
-        let jmp = crate::ksys::reserve::run(|| markplan::marks::jmp_bytes(slot.addr + 4, 5, func.start as u64))?.ok_or(ERANGE)?;
-        code[4..].copy_from_slice(&jmp);
+        let preamble = super::kcfi::preamble_of(like)?;
+        let slot = self.alloc(PRE + 9)?;
+        let entry = slot.addr + PRE as u64;
+        let mut code = [0u8; PRE + 9];
+        code[..PRE].copy_from_slice(&preamble);
+        code[PRE..PRE + 4].copy_from_slice(&markplan::plan::ENDBR64);
+        let jmp = crate::ksys::reserve::run(|| markplan::marks::jmp_bytes(entry + 4, 5, func.start as u64))?.ok_or(ERANGE)?;
+        code[PRE + 4..].copy_from_slice(&jmp);
         self.fill(&slot, &code)?;
-        Ok(slot.addr)
+        Ok(entry)
     }
 }

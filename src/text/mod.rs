@@ -5,6 +5,7 @@
 //! each write. The executable arena ([`arena`]) is text written this way.
 
 pub(crate) mod arena;
+pub(crate) mod kcfi;
 
 use kernel::ffi::c_ulong;
 use kernel::prelude::*;

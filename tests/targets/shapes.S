@@ -14,12 +14,17 @@
  * resolver that skips one or runs one twice gives a wrong result (checked by
  * the stress driver) or an unbalanced stack.
  *
+ * The targets targets.c calls through its table (u64 (*)(u64)) open with
+ * SYM_TYPED_FUNC_START: under kCFI they carry that type's hash before them,
+ * as every indirectly called function must.
+ *
  * MPT_AT(fn, label, off) fails the build when a label is not at the offset
  * the comments (and tests) rely on.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <linux/objtool.h>
+#include <linux/cfi_types.h>
 
 #define MPT_AT(fn, label, off)				\
 	.if (label - fn) != (off);			\
@@ -40,7 +45,7 @@ SYM_DATA(mpt_const, .quad 0x0123456789abcdef)
  *   I4 +10 [10,16) add $0x1234567,%rax    IM
  * Result: 2x + 0x1234567.
  */
-SYM_FUNC_START(mpt_short)
+SYM_TYPED_FUNC_START(mpt_short)
 	push	%rbx
 	mov	%rdi, %rbx
 	xor	%eax, %eax
@@ -59,7 +64,7 @@ MPT_AT(mpt_short, .Lshort_im, 10)
  *   I3 +8  [8,15)  mov mpt_const(%rip),%rax   IM
  * Result: x + 0x0123456789abcdef.
  */
-SYM_FUNC_START(mpt_riprel)
+SYM_TYPED_FUNC_START(mpt_riprel)
 	push	%rbx
 	mov	%rdi, %rbx
 .Lriprel_im:
@@ -78,7 +83,7 @@ MPT_AT(mpt_riprel, .Lriprel_im, 8)
  *   I4 +11 [11,16) mov $0x11111111,%eax       IM
  * Result: odd x: x + 0x11111111; even x: x >> 1.
  */
-SYM_FUNC_START(mpt_jcc)
+SYM_TYPED_FUNC_START(mpt_jcc)
 	push	%rbx
 	test	$1, %dil
 .Ljcc_i3:
@@ -110,7 +115,7 @@ MPT_AT(mpt_jcc, .Ljcc_im, 11)
  * Result: ((x + 8) & ~7) & 0xfffff (x incremented to the next multiple of
  * 8; up to 8 trips through I2).
  */
-SYM_FUNC_START(mpt_loop_i2)
+SYM_TYPED_FUNC_START(mpt_loop_i2)
 	push	%rbx
 .Lloop_i2:
 	inc	%rdi
@@ -135,7 +140,7 @@ MPT_AT(mpt_loop_i2, .Lloop_im, 11)
  *   I3 +10 [10,15) and $0xfffff,%eax          IM
  * Result: ((x + 4) & ~3) & 0xfffff.
  */
-SYM_FUNC_START(mpt_backedge_i1)
+SYM_TYPED_FUNC_START(mpt_backedge_i1)
 .Lbackedge_i1:
 	inc	%rdi
 	mov	%rdi, %rax
@@ -159,7 +164,7 @@ MPT_AT(mpt_backedge_i1, .Lbackedge_im, 10)
  *   I6 +18 [18,24) xor $0x5a5a5a5a,%rax       IM
  * Result: (9x) ^ 0x5a5a5a5a.
  */
-SYM_FUNC_START(mpt_straddle)
+SYM_TYPED_FUNC_START(mpt_straddle)
 	push	%rbx
 	mov	%rdi, %rbx
 	mov	%rdi, %rax
@@ -189,7 +194,7 @@ SYM_FUNC_END(mpt_call_helper)
  *   I3 +8  [8,13)  call mpt_call_helper       IM
  * Result: 6x + 1.
  */
-SYM_FUNC_START(mpt_call)
+SYM_TYPED_FUNC_START(mpt_call)
 	push	%rbx
 	mov	%rdi, %rbx
 .Lcall_im:
@@ -210,7 +215,7 @@ MPT_AT(mpt_call, .Lcall_im, 8)
  * then: pop %rbx; pop %rdx; sub %rsp,%rdx (0 when the stack is as it was)
  * Result: 4x + 0x2468ace (+ the stack error, which must be 0).
  */
-SYM_FUNC_START(mpt_ambiguous)
+SYM_TYPED_FUNC_START(mpt_ambiguous)
 	mov	%rsp, %rax
 	push	%rax
 	push	%rbx
@@ -239,7 +244,7 @@ MPT_AT(mpt_ambiguous, .Lambiguous_im, 9)
  * ((%rbp - 8) & -64) - 0x80, as the original leaves it), and %rbx must come
  * back from its slot at -8(%rbp).
  */
-SYM_FUNC_START(mpt_realign)
+SYM_TYPED_FUNC_START(mpt_realign)
 	push	%rbp
 	mov	%rsp, %rbp
 	push	%rbx
@@ -346,7 +351,7 @@ SYM_FUNC_END(mpt_regs_check)
  *   I4 +12 [12,18) add $0x7654321,%rax    IM
  * Result: x + 0x7654321.
  */
-SYM_FUNC_START(mpt_stale_b)
+SYM_TYPED_FUNC_START(mpt_stale_b)
 	push	%rbx
 	sub	$0x10, %rsp
 .Lstale_i3:

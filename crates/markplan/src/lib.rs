@@ -11,6 +11,7 @@ extern crate alloc;
 
 pub mod decode;
 pub mod input;
+pub mod kcfi;
 pub mod marks;
 pub mod naive;
 pub mod plan;

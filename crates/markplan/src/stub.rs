@@ -10,17 +10,22 @@ use crate::marks::{rel32, INT3};
 pub const STUB_LEN: usize = 10;
 
 /// Where the pseudo-original starts in a patch's arena slot: the stub,
-/// int3 padding, then P, 16-byte aligned like a function.
-pub const SLOT_P_OFFSET: u64 = 16;
-const _: () = assert!(STUB_LEN as u64 <= SLOT_P_OFFSET);
+/// int3 padding, P's kCFI preamble ([`crate::kcfi::PREAMBLE_LEN`] bytes:
+/// a filter hook calls P indirectly), then P, 16-byte aligned like a
+/// function.
+pub const SLOT_P_OFFSET: u64 = 32;
+const PREAMBLE_AT: usize = SLOT_P_OFFSET as usize - crate::kcfi::PREAMBLE_LEN;
+const _: () = assert!(STUB_LEN <= PREAMBLE_AT);
 
-/// The bytes of a patch's arena slot: `stub`, int3 up to
-/// [`SLOT_P_OFFSET`], then the pseudo-original `p`. None when out of memory.
-pub fn slot_bytes(stub: &[u8; STUB_LEN], p: &[u8]) -> Option<Vec<u8>> {
+/// The bytes of a patch's arena slot: `stub`, int3 up to P's `preamble`,
+/// then the pseudo-original `p` at [`SLOT_P_OFFSET`]. None when out of
+/// memory.
+pub fn slot_bytes(stub: &[u8; STUB_LEN], preamble: &[u8; crate::kcfi::PREAMBLE_LEN], p: &[u8]) -> Option<Vec<u8>> {
     let mut b = Vec::new();
     b.try_reserve_exact(SLOT_P_OFFSET as usize + p.len()).ok()?;
     b.extend_from_slice(stub);
-    b.resize(SLOT_P_OFFSET as usize, INT3);
+    b.resize(PREAMBLE_AT, INT3);
+    b.extend_from_slice(preamble);
     b.extend_from_slice(p);
     Some(b)
 }
@@ -57,11 +62,17 @@ mod tests {
     }
 
     #[test]
-    fn slot_holds_stub_padding_then_p() {
+    fn slot_holds_stub_padding_preamble_then_p() {
         let stub = stub_bytes(0x1000, 3, 0x2000).unwrap();
-        let b = slot_bytes(&stub, &[0x90, 0xc3]).unwrap();
+        let mut preamble = [0x90; crate::kcfi::PREAMBLE_LEN];
+        preamble[..5].copy_from_slice(&[0xb8, 1, 2, 3, 4]);
+        let b = slot_bytes(&stub, &preamble, &[0x90, 0xc3]).unwrap();
         assert_eq!(&b[..STUB_LEN], &stub);
-        assert!(b[STUB_LEN..SLOT_P_OFFSET as usize].iter().all(|&x| x == INT3));
-        assert_eq!(&b[SLOT_P_OFFSET as usize..], &[0x90, 0xc3]);
+        assert!(b[STUB_LEN..PREAMBLE_AT].iter().all(|&x| x == INT3));
+        // P's preamble ends where P starts: a kCFI caller of P finds its hash at P - 15.
+        let p = SLOT_P_OFFSET as usize;
+        let pre: &[u8; crate::kcfi::PREAMBLE_LEN] = b[p - crate::kcfi::PREAMBLE_LEN..p].try_into().unwrap();
+        assert_eq!(crate::kcfi::classify(pre), crate::kcfi::Preamble::Kcfi { hash: 0x0403_0201, offset: 15 });
+        assert_eq!(&b[p..], &[0x90, 0xc3]);
     }
 }

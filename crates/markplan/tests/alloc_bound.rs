@@ -132,7 +132,7 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
             let Ok(po) = build(&p, &f.code, f.addr, p_addr, true) else { return };
             let _ = verify(&p, &f.code, p_addr, true, &po);
             let stub = stub_bytes(p_addr - SLOT_P_OFFSET, 7, p_addr + 0x100).unwrap();
-            let _ = slot_bytes(&stub, &po.bytes);
+            let _ = slot_bytes(&stub, &[0xcc; markplan::kcfi::PREAMBLE_LEN], &po.bytes);
             for k in 0..p.m() {
                 let _ = replacement_bytes(&p, k, p_addr - SLOT_P_OFFSET);
             }
