@@ -61,6 +61,8 @@ void *markpatch_current(void);
 size_t markpatch_die_callbacks(unsigned long die_chain, unsigned long *out, size_t n);
 void markpatch_reserve_lock(void);
 void markpatch_reserve_unlock(void);
+/* The symbol @addr is in: 0, or 1 for a function's padding or kCFI
+ * preamble (__pfx_, __cfi_), or a negative errno. */
 int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned long *size);
 size_t markpatch_read_stack(unsigned long sp, u64 *words, size_t n);
 bool markpatch_config_ibt(void);

@@ -12,7 +12,9 @@
 //! The set is derived, at load, from what those paths really call: from
 //! their entry points, every direct call, jump and tail jump that leaves a
 //! function (markplan::calls) is followed to the function kallsyms says
-//! it lands in, transitively, through markpatch's own text and the
+//! it lands in (a call into a function's padding, where call-depth
+//! tracking sends it, lands in that function), transitively, through
+//! markpatch's own text and the
 //! kernel's. Indirect calls are not seen by decoding; the ones the run-time
 //! paths make are through the arena thunks, whose targets are roots here.
 //!
@@ -213,7 +215,7 @@ pub(crate) fn reach(roots: &[usize], not_followed: &[&[&CStr]]) -> Result<Vec<us
     let mut seen: Vec<usize> = Vec::new();
     let mut code: Vec<u8> = Vec::new();
     while let Some(addr) = work.pop() {
-        let Some(func) = symbol::extent(addr) else { continue };
+        let Some(func) = symbol::entered_function(addr) else { continue };
         let Err(i) = seen.binary_search(&func.start) else { continue };
         if seen.len() >= MAX_FUNCTIONS {
             pr_err!("dependencies: more than {} functions reached\n", MAX_FUNCTIONS);

@@ -112,7 +112,10 @@ int markpatch_symbol_extent(unsigned long addr, unsigned long *start, unsigned l
 		return -ENOENT;
 	*start = addr - off;
 	*size = sz;
-	return 0;
+	/* A function's padding or kCFI preamble (__pfx_, __cfi_ with
+	 * CALL_PADDING) is entered only to fall through into the function:
+	 * call-depth tracking makes direct calls land there. 1 for those. */
+	return !strncmp(buf, "__pfx_", 6) || !strncmp(buf, "__cfi_", 6);
 }
 
 /* Copy kernel text without risking a fault on a bad address. */

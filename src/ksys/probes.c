@@ -107,7 +107,8 @@ int markpatch_probes_symbol(struct markpatch_probes *s, const char *name, unsign
 	kp->symbol_name = NULL;
 	/* kprobes puts a probe on an ftrace site through ftrace: the fentry NOP. */
 	*fentry = kp->flags & KPROBE_FLAG_FTRACE;
-	return markpatch_symbol_extent(addr, start, size);
+	ret = markpatch_symbol_extent(addr, start, size);
+	return ret < 0 ? ret : 0;
 }
 
 /*

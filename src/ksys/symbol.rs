@@ -132,14 +132,29 @@ pub(crate) fn find(name: &CStr) -> core::result::Result<Function, Unresolved> {
     extent(addr).ok_or(Unresolved::NoSuchSymbol)
 }
 
-/// The function kallsyms says `addr` is in (`fentry` unknown: false).
-pub(crate) fn extent(addr: usize) -> Option<Function> {
+/// The symbol kallsyms says `addr` is in, and whether it is a function's
+/// padding or kCFI preamble.
+fn symbol_at(addr: usize) -> Option<(Function, bool)> {
     let (mut start, mut size): (c_ulong, c_ulong) = (0, 0);
     // SAFETY: plain kallsyms lookup; the out pointers are valid for writes.
-    if unsafe { bindings::markpatch_symbol_extent(addr as c_ulong, &mut start, &mut size) } < 0 {
-        return None;
+    let ret = unsafe { bindings::markpatch_symbol_extent(addr as c_ulong, &mut start, &mut size) };
+    (ret >= 0).then(|| (Function { start: start as usize, size: size as usize, fentry: false }, ret == 1))
+}
+
+/// The function kallsyms says `addr` is in (`fentry` unknown: false).
+pub(crate) fn extent(addr: usize) -> Option<Function> {
+    symbol_at(addr).map(|(f, _)| f)
+}
+
+/// The function that code at `addr` runs: the one `addr` is in, or, for
+/// an address in a function's padding or kCFI preamble (where call-depth
+/// tracking's thunks make direct calls land), the function it falls
+/// through into.
+pub(crate) fn entered_function(addr: usize) -> Option<Function> {
+    match symbol_at(addr)? {
+        (f, false) => Some(f),
+        (pad, true) => symbol_at(pad.start + pad.size).filter(|(_, prefix)| !prefix).map(|(f, _)| f),
     }
-    Some(Function { start: start as usize, size: size as usize, fentry: false })
 }
 
 /// A symbol name with its terminating NUL, as kallsyms and kprobes take it.
