@@ -9,6 +9,7 @@
 #   make torture    10,000 install/revert cycles under load (TORTURE_CYCLES=N)
 #   make torture-compare  the direct method against markpatch, N boots each
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
+#   make matrix     the in-guest tests, coverage and a short torture on each kernel variant
 #   make sweep      count on every plannable function under load, crashes bisected
 #   make bench      per-call cost against ftrace and kprobes, install cost, one boot
 #   make fresh-check  the README's two commands in a new Debian bookworm root
@@ -28,7 +29,7 @@ ifeq ($(origin KDIR),undefined)
 KDIR = $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check bench sweep fresh-check mutants clean crates-mk
+.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check matrix bench sweep fresh-check mutants clean crates-mk
 
 all: module
 
@@ -63,6 +64,9 @@ torture-compare:
 
 debug-check:
 	@scripts/debug-check.sh
+
+matrix:
+	@scripts/matrix.sh
 
 bench:
 	@scripts/bench.sh

@@ -28,7 +28,9 @@ rm -f "$console" "$output"
 if [ "${MARKPATCH_KVM:-0}" = 1 ]; then
 	accel=(-accel kvm -cpu host,-arch-capabilities)
 else
-	accel=(-accel "tcg,thread=${MARKPATCH_TCG_THREAD:-multi}" -cpu max)
+	# MARKPATCH_QEMU_CPU: the emulated CPU model (e.g. Skylake-Client, an
+	# Intel model, for retbleed=stuff's call-depth tracking).
+	accel=(-accel "tcg,thread=${MARKPATCH_TCG_THREAD:-multi}" -cpu "${MARKPATCH_QEMU_CPU:-max}")
 fi
 
 # MARKPATCH_QEMU_EXTRA: more QEMU options, e.g. -singlestep (one guest

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the test kernel once into the cache, keyed by the packaged kernel
 # version and the config fragment's hash. Usage: build-kernel.sh [variant]
-# (variant "test" by default; "debug" merges kernel/debug.config on top).
+# (variant "test" by default; "debug" merges kernel/debug.config on top;
+# kernel/<variant>.vars, when present, replaces the make variables: gcc).
 # A build that was cut off resumes where it stopped.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 variant=${1:-test}
 kdir=$(kernel_dir "$variant")
+variant_vars "$variant"
 
 if [ -f "$kdir/.markpatch-built" ]; then
 	note "kernel ($variant): cached at $kdir"

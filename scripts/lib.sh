@@ -11,6 +11,14 @@ KERNEL_FRAGMENT=$MARKPATCH_ROOT/kernel/test.config
 export PATH="$HOME/.cargo/bin:$PATH"
 KMAKE_VARS=(LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc BINDGEN=bindgen)
 
+# variant_vars VARIANT: sets KMAKE_VARS to kernel/VARIANT.vars (one line of
+# make variables: another compiler) when the variant has one.
+variant_vars() {
+	local f=$MARKPATCH_ROOT/kernel/${1:-test}.vars
+	[ -f "$f" ] && read -r -a KMAKE_VARS < <(grep -v '^#' "$f")
+	return 0
+}
+
 die() { echo "markpatch: error: $*" >&2; exit 1; }
 note() { echo "markpatch: $*" >&2; }
 
@@ -24,7 +32,9 @@ kernel_dir() {
 	local variant=${1:-test}
 	local frag=$MARKPATCH_ROOT/kernel/$variant.config
 	local hash
-	hash=$( { cat "$MARKPATCH_ROOT/kernel/test.config"; [ "$variant" = test ] || cat "$frag"; } | sha256sum | cut -c1-12)
+	hash=$( { cat "$MARKPATCH_ROOT/kernel/test.config"; [ "$variant" = test ] || cat "$frag"
+		if [ -f "$MARKPATCH_ROOT/kernel/$variant.vars" ]; then cat "$MARKPATCH_ROOT/kernel/$variant.vars"; fi; } \
+		| sha256sum | cut -c1-12)
 	echo "$MARKPATCH_CACHE/linux-$(kernel_version)-$variant-$hash"
 }
 
