@@ -3,6 +3,7 @@
 #   make demo       set up, build, boot a guest and show markpatch at work
 #   make check      every test: host cargo tests and in-guest KTAP tests
 #   make            build markpatch.ko against KDIR (default: the test kernel)
+#   make install KDIR=/lib/modules/$$(uname -r)/build   into that kernel's modules, depmod
 #   make kernel     build the cached test kernel
 #   make setup      install the Debian packages and bindgen-cli
 #   make vng-check  the in-guest tests under virtme-ng
@@ -17,19 +18,22 @@
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
-# Debian's rustc and clang 19 built the test kernel; a user's own kernel may
-# need other values (KBUILD_VARS="LLVM=1 RUSTC=...").
-KBUILD_VARS ?= LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 # The test kernel's directory depends on the installed linux-source-6.12
 # package, which `kernel` (through `setup`) may install first: KDIR is
 # expanded when a recipe runs, after its prerequisites, never at parse time.
+# Another kernel's build tree (KDIR=...) is built with the toolchain its
+# .config names (scripts/kbuild-vars.sh) unless KBUILD_VARS says otherwise.
 ifeq ($(origin KDIR),undefined)
 KDIR = $(shell scripts/kernel-dir.sh)
 MODULE_NEEDS := kernel
+else ifeq ($(origin KBUILD_VARS),undefined)
+KBUILD_VARS := $(shell scripts/kbuild-vars.sh $(KDIR))
 endif
-.PHONY: all module setup kernel check demo vng-check torture torture-compare debug-check matrix bench sweep fresh-check mutants clean crates-mk
+# Debian's rustc and clang 19 built the test kernel.
+KBUILD_VARS ?= LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
+.PHONY: all module install setup kernel check demo vng-check torture torture-compare debug-check matrix bench sweep fresh-check mutants clean crates-mk
 
 all: module
 
@@ -46,6 +50,13 @@ build/crates.mk: Cargo.lock Cargo.toml crates/markplan/Cargo.toml scripts/gen-de
 module: $(MODULE_NEEDS) build/crates.mk
 	@test -d "$(KDIR)" || { echo "markpatch: no kernel build at '$(KDIR)'" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) modules
+
+# Into KDIR's kernel's modules (updates/; INSTALL_MOD_PATH=... for another
+# root), signed by kbuild when the build tree has the kernel's signing key
+# (CONFIG_MODULE_SIG_ALL), then depmod.
+install: module
+	@test "$(origin KDIR)" != file || { echo "markpatch: make install needs KDIR=... (the build tree of the kernel to install into)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KBUILD_VARS) modules_install
 
 check:
 	@scripts/check.sh
