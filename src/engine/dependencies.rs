@@ -73,6 +73,17 @@ const IRQS_OFF_UNREACHED: [&CStr; 3] = [
     kernel::c_str!("rcu_read_unlock_special"),
 ];
 
+/// Entered but not followed in place of rcu_read_unlock_special() where the
+/// compiler inlined it into __rcu_read_unlock() (gcc does), so that it has
+/// no symbol: what it calls. With interrupts off it raises RCU's softirq or
+/// queues one irq_work, each guarded by its pending flag;
+/// rcu_preempt_deferred_qs_irqrestore() is its path with interrupts on.
+const RCU_UNLOCK_SPECIAL_CALLEES: [&CStr; 3] = [
+    kernel::c_str!("raise_softirq_irqoff"),
+    kernel::c_str!("irq_work_queue_on"),
+    kernel::c_str!("rcu_preempt_deferred_qs_irqrestore"),
+];
+
 /// The functions markpatch depends on while a patch is live.
 ///
 /// # Invariants
@@ -112,7 +123,11 @@ impl Dependencies {
                 None => pr_info!("dependencies: no {:?} in kallsyms\n", name),
             }
         }
-        let mut seen = reach(&work, &[&IRQS_OFF_UNREACHED, &REPORT_PATHS])?;
+        let inlined: &[&CStr] = match symbol::kallsyms_address(kernel::c_str!("rcu_read_unlock_special")) {
+            Some(_) => &[],
+            None => &RCU_UNLOCK_SPECIAL_CALLEES,
+        };
+        let mut seen = reach(&work, &[&IRQS_OFF_UNREACHED, &REPORT_PATHS, inlined])?;
         // Every callback on the die chain: notify_die() calls each through a
         // pointer on every int3, so an int3 of markpatch's in one recurses.
         // The callbacks themselves, not what they call: for an int3 in
