@@ -413,7 +413,14 @@ SYM_FUNC_END(mpt_stale_probe)
  * int3 sends the caller to the pseudo-original: the result is mpt_short's.
  * One that did not has put I2's tail back: the caller runs the middle of
  * an instruction with two marks on its stack.
+ *
+ * In a section of its own: the jump into the middle of mpt_short's I2 must
+ * be a relocation (a sibling call to objtool), not a jump GNU as resolves
+ * within .text, which objtool cannot follow (it then writes no
+ * .return_sites for the module, and its returns go through the unpatched
+ * return thunk).
  */
+	.pushsection .text.mpt_filler_probe, "ax"
 SYM_FUNC_START(mpt_filler_probe)
 	push	%r12
 	mov	%rdi, %r12
@@ -428,3 +435,4 @@ SYM_FUNC_START(mpt_filler_probe)
 	mov	%r12, %rdi
 	jmp	mpt_short + 6
 SYM_FUNC_END(mpt_filler_probe)
+	.popsection

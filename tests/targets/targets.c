@@ -232,7 +232,9 @@ static void selftest(void)
 					 t->name, check_xs[j], got, want);
 			}
 		}
-		if ((unsigned long)code & 15) {
+		/* The shapes' offsets assume 16-byte alignment; compiled C's is
+		 * the compiler's (gcc may place it anywhere its padding allows). */
+		if (t->m && ((unsigned long)code & 15)) {
 			bad++;
 			snprintf(why, sizeof(why), "%s at %px is not 16-byte aligned", t->name, code);
 		}
