@@ -76,7 +76,8 @@ for v in $variants; do
 	echo "== $v: stress and a torture of $cycles cycles"
 	boot "$v" torture "stress torture" single "mp_torture_cycles=$cycles mp_torture_reload=50"
 	cfg=$kdir/.config con=$top/$v/guest/console.log
-	compiler=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*version \([0-9.]*\).*/\1 \2/p' "$cfg")
+	if grep -qx CONFIG_CC_IS_CLANG=y "$cfg"; then compiler=clang; else compiler=gcc; fi
+	compiler="$compiler $(sed -n 's/^CONFIG_CC_VERSION_TEXT=".* \([0-9][0-9.]*\).*"$/\1/p' "$cfg")"
 	hard=
 	for o in CFI_CLANG MITIGATION_CALL_DEPTH_TRACKING MITIGATION_SLS STACKPROTECTOR_STRONG X86_KERNEL_IBT; do
 		grep -qx "CONFIG_$o=y" "$cfg" && hard="$hard${hard:+ }${o#MITIGATION_}"
