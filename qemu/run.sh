@@ -31,6 +31,13 @@ else
 	# MARKPATCH_QEMU_CPU: the emulated CPU model (e.g. Skylake-Client, an
 	# Intel model, for retbleed=stuff's call-depth tracking).
 	accel=(-accel "tcg,thread=${MARKPATCH_TCG_THREAD:-multi}" -cpu "${MARKPATCH_QEMU_CPU:-max}")
+	# markpatch writes each text write twice only where the CPU model
+	# says it is TCG ("QEMU TCG CPU", the max model): with another model
+	# the guest must be told (without the second write, a CPU can keep
+	# running a block translated from the bytes before a write: seen as
+	# threads meeting an int3 that is no longer there, for ever). The
+	# guest's lib.sh hands markpatch.* words to insmod, as modprobe does.
+	[ "${MARKPATCH_QEMU_CPU:-max}" = max ] || MARKPATCH_APPEND="markpatch.tcg_retouch=1 ${MARKPATCH_APPEND:-}"
 fi
 
 # MARKPATCH_QEMU_EXTRA: more QEMU options, e.g. -singlestep (one guest

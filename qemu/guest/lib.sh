@@ -20,6 +20,20 @@ check() {
 	fi
 }
 
+# insmod, for markpatch.ko, adds the kernel command line's markpatch.NAME=VALUE
+# words as parameters, as modprobe does (busybox insmod does not): a harness
+# booting TCG with a CPU model other than "max" passes
+# markpatch.tcg_retouch=1 so (qemu/run.sh).
+markpatch_cmdline_params() {
+	tr ' ' '\n' < /proc/cmdline | sed -n 's/^markpatch\.\([a-z_]*=\)/\1/p'
+}
+insmod() {
+	case "$1" in
+	*/markpatch.ko) command insmod "$@" $(markpatch_cmdline_params) ;;
+	*) command insmod "$@" ;;
+	esac
+}
+
 # load the module once per test that needs it
 load_markpatch() {
 	[ -d "$MP" ] || insmod $MPMODULES/markpatch.ko "$@"

@@ -80,6 +80,7 @@ tcall mpt_short 12
 check "mpt_short right after the retry" [ "$RESULT" = "$REF" ]
 
 # tcg_retouch: each write once when off, twice when on.
+retouch_was=$(cat $P/tcg_retouch)
 for r in 0 1; do
 	echo $r > $P/tcg_retouch
 	expect_errno "install mpt_short (tcg_retouch=$r)" ok $MP/install "mpt_short count"
@@ -90,7 +91,8 @@ for r in 0 1; do
 done
 check "tcg_retouch=1 writes twice what tcg_retouch=0 writes ($writes_0, $writes_1)" \
 	[ "$writes_0" -gt 0 -a "$writes_1" = "$((2 * writes_0))" ]
-echo -1 > $P/tcg_retouch
+echo "$retouch_was" > $P/tcg_retouch
+echo "tcg_retouch is $retouch_was again"
 grep -q 'QEMU TCG' /proc/cpuinfo && echo "this CPU is QEMU's TCG: the default (-1) retouches"
 unload_targets
 finish
