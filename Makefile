@@ -11,6 +11,7 @@
 #   make torture-compare  the direct method against markpatch, N boots each
 #   make debug-check      the in-guest tests and a short torture on the debug kernel
 #   make matrix     the in-guest tests, coverage and a short torture on each kernel variant
+#   make install-check  make install on a kernel that demands signed modules, then load it there
 #   make sweep      count on every plannable function under load, crashes bisected
 #   make bench      per-call cost against ftrace and kprobes, install cost, one boot
 #   make fresh-check  the README's two commands in a new Debian bookworm root
@@ -33,7 +34,7 @@ KBUILD_VARS := $(shell scripts/kbuild-vars.sh $(KDIR))
 endif
 # Debian's rustc and clang 19 built the test kernel.
 KBUILD_VARS ?= LLVM=-19 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
-.PHONY: all module install setup kernel check demo vng-check torture torture-compare debug-check matrix bench sweep fresh-check mutants clean crates-mk
+.PHONY: all module install setup kernel check demo vng-check torture torture-compare debug-check matrix install-check bench sweep fresh-check mutants clean crates-mk
 
 all: module
 
@@ -78,6 +79,9 @@ debug-check:
 
 matrix:
 	@scripts/matrix.sh
+
+install-check:
+	@scripts/install-check.sh
 
 bench:
 	@scripts/bench.sh
