@@ -241,20 +241,23 @@ churn() {
 	cp $MP/decode /tmp/before
 	echo "$name $((secs + 2)) $4" > $MPT/stress
 	end=$(( $(cut -d. -f1 /proc/uptime) + secs ))
-	cycles=0 bad=0 partials= sum=0 trap_sum=0
+	cycles=0 bad=0 partials= sum=0 trap_sum=0 amb_sum=0 bnd_sum=0
 	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 		r=$(mperrno $MP/install "$name $hook")
 		[ "$r" = ok ] || { echo "install: $r"; bad=$((bad + 1)); break; }
 		sleep 0.1
 		p=$(cat $MP/patch/$name/partial 2>/dev/null || echo 0)
 		t=$(cat $MP/patch/$name/traps 2>/dev/null || echo 0)
+		a=$(cat $MP/patch/$name/ambiguous 2>/dev/null) b=$(cat $MP/patch/$name/bounded 2>/dev/null)
+		case "$a.$b" in [0-9]*.[0-9]*) ;; *) echo "ambiguous '$a', bounded '$b': not counts"; bad=$((bad + 1)) ;; esac
 		partials="$partials $p"; sum=$((sum + p)); trap_sum=$((trap_sum + t))
+		amb_sum=$((amb_sum + ${a:-0})) bnd_sum=$((bnd_sum + ${b:-0}))
 		r=$(mperrno $MP/revert "$name")
 		[ "$r" = ok ] || { echo "revert: $r"; bad=$((bad + 1)); break; }
 		cycles=$((cycles + 1))
 	done
 	stress_wait 60
-	echo "$name with $hook: $cycles install/revert cycles; partial entries per install:$partials (sum $sum); trap redirects $trap_sum"
+	echo "$name with $hook: $cycles install/revert cycles; partial entries per install:$partials (sum $sum); trap redirects $trap_sum; decisions while installed that a rival also explained $amb_sum, that the install's bound changed $bnd_sum"
 	echo "$STRESS"
 	check "$name/$hook: every install and revert succeeded ($cycles cycles)" [ "$bad $((cycles > 0))" = "0 1" ]
 	check "$name/$hook: stress made calls" [ "$(field calls "$STRESS")" -gt 0 ]

@@ -46,12 +46,28 @@ pub(super) fn unlink(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
         Some(cfg) => retire_config(cfg),
         None => wait::synchronize_rcu_tasks(),
     }
-    let inconsistent = patch.live.inconsistent.load(core::sync::atomic::Ordering::Relaxed);
+    report_decisions(&patch);
+    let Patch { slot, .. } = KBox::into_inner(patch);
+    slot
+}
+
+/// Says, once a patch is gone, which of its resolver decisions were not
+/// certain: stacks no mark count fits (an error: the tests require none),
+/// and decisions a rival mark count also explained, where the residual
+/// assumption A1 was relied on (docs/design.md, "The exact guarantee"), so
+/// that a wrong result elsewhere can be laid against the function and the
+/// time. The resolver itself cannot print: it runs inside any patched
+/// function.
+fn report_decisions(patch: &Patch) {
+    use core::sync::atomic::Ordering::Relaxed;
+    let inconsistent = patch.live.inconsistent.load(Relaxed);
     if inconsistent != 0 {
         pr_err!("{}: {} stack(s) fit no mark count\n", patch.name(), inconsistent);
     }
-    let Patch { slot, .. } = KBox::into_inner(patch);
-    slot
+    let ambiguous = patch.live.ambiguous.load(Relaxed);
+    if ambiguous != 0 {
+        pr_info!("{}: {} decision(s) a rival mark count also explained (A1 relied on)\n", patch.name(), ambiguous);
+    }
 }
 
 /// Unlinks reverted patches together, as [`unlink`] does one quiesced
@@ -75,10 +91,7 @@ pub(super) fn unlink_many(patches: Vec<KBox<Patch>>, mut free: impl FnMut(Slot))
     wait::synchronize_rcu_tasks();
     for mut patch in patches {
         drop(patch.cfg.take());
-        let inconsistent = patch.live.inconsistent.load(core::sync::atomic::Ordering::Relaxed);
-        if inconsistent != 0 {
-            pr_err!("{}: {} stack(s) fit no mark count\n", patch.name(), inconsistent);
-        }
+        report_decisions(&patch);
         let Patch { slot, .. } = KBox::into_inner(patch);
         free(slot);
     }

@@ -58,6 +58,10 @@ pub(crate) struct Live {
     ///
     /// [`count_ambiguous`]: Live::count_ambiguous
     pub(crate) ambiguous: AtomicU64,
+    /// Decisions the install's bound changed (see [`count_bounded`]).
+    ///
+    /// [`count_bounded`]: Live::count_bounded
+    pub(crate) bounded: AtomicU64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Live, m) == usize_of(bindings::MARKPATCH_LIVE_M));
@@ -86,6 +90,7 @@ impl Live {
             traps: AtomicU64::new(0),
             inconsistent: AtomicU64::new(0),
             ambiguous: AtomicU64::new(0),
+            bounded: AtomicU64::new(0),
         }
     }
 
@@ -106,9 +111,10 @@ impl Live {
     }
 
     /// Counts a decision that would have taken more marks than the install
-    /// had written (a stale mark-like word above the true marks), in
-    /// [`BOUNDED_DECISIONS`]; not logged, as [`Live::count_ambiguous`].
+    /// had written (a stale mark-like word above the true marks), here and
+    /// in [`BOUNDED_DECISIONS`]; not logged, as [`Live::count_ambiguous`].
     pub(crate) fn count_bounded(&self) {
+        self.bounded.fetch_add(1, Ordering::Relaxed);
         BOUNDED_DECISIONS.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -386,6 +386,8 @@ pub(crate) fn show_patch_file(shared: &Shared, symbol: &CStr, id: patch_attr::Ty
         patch_attr::MARKPATCH_PATCH_CALLS => writeln!(w, "{}", live.calls.load(Ordering::Relaxed)),
         patch_attr::MARKPATCH_PATCH_PARTIAL => writeln!(w, "{}", live.partial.load(Ordering::Relaxed)),
         patch_attr::MARKPATCH_PATCH_TRAPS => writeln!(w, "{}", live.traps.load(Ordering::Relaxed)),
+        patch_attr::MARKPATCH_PATCH_AMBIGUOUS => writeln!(w, "{}", live.ambiguous.load(Ordering::Relaxed)),
+        patch_attr::MARKPATCH_PATCH_BOUNDED => writeln!(w, "{}", live.bounded.load(Ordering::Relaxed)),
         // iced-x86 decodes and formats: inside the reserve (ENOMEM).
         patch_attr::MARKPATCH_PATCH_CODE => return crate::ksys::reserve::run(|| report::code(w, p).map_err(full))?,
         _ => return Err(ENOENT),

@@ -53,7 +53,8 @@ static ssize_t patch_attr_show(struct kobject *kobj, struct kobj_attribute *attr
 #define MARKPATCH_PATCH_ATTRS(P)						\
 	P(hook, MARKPATCH_PATCH_HOOK) P(state, MARKPATCH_PATCH_STATE)		\
 	P(calls, MARKPATCH_PATCH_CALLS) P(partial, MARKPATCH_PATCH_PARTIAL)	\
-	P(traps, MARKPATCH_PATCH_TRAPS) P(code, MARKPATCH_PATCH_CODE)
+	P(traps, MARKPATCH_PATCH_TRAPS) P(ambiguous, MARKPATCH_PATCH_AMBIGUOUS)	\
+	P(bounded, MARKPATCH_PATCH_BOUNDED) P(code, MARKPATCH_PATCH_CODE)
 
 #define DEFINE_ATTR(_name, _mode, _show, _store, _id) \
 	static struct markpatch_kattr _name##_attr = { .ka = __ATTR(_name, _mode, _show, _store), .id = _id };

@@ -64,6 +64,11 @@ wrong_read=$WRONG
 rounds=$(wc -l < /tmp/hp.rounds 2>/dev/null || echo 0)
 echo "$cycles install/revert cycles of both; $rounds hotplug rounds; wrong statfs $wrong_stat, wrong reads $wrong_read"
 [ -e /tmp/hp.errors ] && cat /tmp/hp.errors
+# Which reverts relied on A1 (markpatch says so when it frees a patch), to
+# lay beside a wrong answer.
+for f in vfs_statfs vfs_read; do
+	echo "$f: $(dmesg | grep -c "markpatch: $f: .*(A1 relied on)") of its patches had decisions a rival mark count also explained"
+done
 check "every install and revert succeeded ($cycles cycles)" [ "$bad" = 0 -a "$cycles" -gt 0 ]
 check "CPUs went offline and online ($rounds rounds)" [ "$rounds" -gt 0 -a ! -e /tmp/hp.errors ]
 check "no wrong statfs answer" [ "$wrong_stat" = 0 ]
