@@ -84,6 +84,11 @@ pub(super) fn begin(patch: &Patch, from: usize) -> Result<Disarming> {
 /// bytes, then the first bytes.
 pub(super) fn finish(patch: &Patch, d: &Disarming) -> Result {
     let m = patch.plan.m();
+    // No thread holds a mark now, and no write from here on makes one:
+    // a thread that meets an int3 in the region ran only original
+    // instructions, so the resolver takes no candidate with marks
+    // (docs/design.md, "The exact guarantee").
+    patch.live.armed.store(0, Ordering::SeqCst);
     for k in d.from..m {
         let i = &patch.plan.insns[k];
         write_tail(patch, k, &d.current[k][..i.len], &i.original)?;

@@ -54,9 +54,9 @@ pub(super) fn unlink(mut patch: KBox<Patch>, quiesced: bool) -> Slot {
 /// Says, once a patch is gone, which of its resolver decisions were not
 /// certain: stacks no mark count fits (an error: the tests require none),
 /// and decisions a rival mark count also explained, where the residual
-/// assumption A1 was relied on (docs/design.md, "The exact guarantee"), so
-/// that a wrong result elsewhere can be laid against the function and the
-/// time. The resolver itself cannot print: it runs inside any patched
+/// assumption A1 was relied on (docs/design.md, "The exact guarantee"),
+/// and decisions the bound on marks changed, so that a wrong result
+/// elsewhere can be laid against the function and the time. The resolver itself cannot print: it runs inside any patched
 /// function.
 fn report_decisions(patch: &Patch) {
     use core::sync::atomic::Ordering::Relaxed;
@@ -67,6 +67,10 @@ fn report_decisions(patch: &Patch) {
     let ambiguous = patch.live.ambiguous.load(Relaxed);
     if ambiguous != 0 {
         pr_info!("{}: {} decision(s) a rival mark count also explained (A1 relied on)\n", patch.name(), ambiguous);
+    }
+    let bounded = patch.live.bounded.load(Relaxed);
+    if bounded != 0 {
+        pr_info!("{}: {} decision(s) the bound on marks changed (unbounded, they would have taken words for marks)\n", patch.name(), bounded);
     }
 }
 

@@ -81,10 +81,26 @@ static int debug_fail_writes;
 module_param(debug_fail_writes, int, 0644);
 MODULE_PARM_DESC(debug_fail_writes, "TEST ONLY: the next N text writes fail with EIO before writing anything, to test rollback and abandoned patches (default 0)");
 
+/*
+ * debug_pass_writes: the next N text writes go through before
+ * debug_fail_writes applies, so that a test can stop a revert at a chosen
+ * write. Every write lowers it while it is positive, so it also counts
+ * the writes an operation makes.
+ */
+static int debug_pass_writes;
+module_param(debug_pass_writes, int, 0644);
+MODULE_PARM_DESC(debug_pass_writes, "TEST ONLY: the next N text writes succeed before debug_fail_writes applies; each write lowers it (default 0)");
+
 bool markpatch_param_take_failed_write(void)
 {
-	int n = READ_ONCE(debug_fail_writes);
+	int pass = READ_ONCE(debug_pass_writes);
+	int n;
 
+	if (pass > 0) {
+		WRITE_ONCE(debug_pass_writes, pass - 1);
+		return false;
+	}
+	n = READ_ONCE(debug_fail_writes);
 	if (n <= 0)
 		return false;
 	WRITE_ONCE(debug_fail_writes, n - 1);

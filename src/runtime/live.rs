@@ -36,7 +36,9 @@ pub(crate) struct Live {
     pub(crate) module_ret: AtomicU64,
     /// How many marks the install has written or is writing, from IM-1
     /// down (M-1 once installed): no thread can have run more
-    /// (`markplan::resolve::marks_bound`). Raised before each mark's write.
+    /// (`markplan::resolve::marks_bound`). Raised before each mark's write;
+    /// 0 again once a revert or rollback has waited out every thread that
+    /// could hold a mark (`engine::disarm::finish`).
     pub(crate) armed: AtomicUsize,
     /// Address of each Ik.
     pub(crate) insn_addr: [u64; MAX_REGION],
@@ -58,7 +60,7 @@ pub(crate) struct Live {
     ///
     /// [`count_ambiguous`]: Live::count_ambiguous
     pub(crate) ambiguous: AtomicU64,
-    /// Decisions the install's bound changed (see [`count_bounded`]).
+    /// Decisions the bound on marks changed (see [`count_bounded`]).
     ///
     /// [`count_bounded`]: Live::count_bounded
     pub(crate) bounded: AtomicU64,
@@ -110,8 +112,9 @@ impl Live {
         AMBIGUOUS_DECISIONS.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts a decision that would have taken more marks than the install
-    /// had written (a stale mark-like word above the true marks), here and
+    /// Counts a decision that would have taken more marks than the thread
+    /// can hold (the install had written fewer; a revert had waited out
+    /// every mark): a mark-like word above the true marks, here and
     /// in [`BOUNDED_DECISIONS`]; not logged, as [`Live::count_ambiguous`].
     pub(crate) fn count_bounded(&self) {
         self.bounded.fetch_add(1, Ordering::Relaxed);
@@ -138,7 +141,7 @@ pub(crate) static INCONSISTENT_STACKS: AtomicU64 = AtomicU64::new(0);
 /// assumption A1 (docs/design.md, "The exact guarantee") was relied on.
 pub(crate) static AMBIGUOUS_DECISIONS: AtomicU64 = AtomicU64::new(0);
 
-/// Decisions since load that the install's bound on the marks changed,
+/// Decisions since load that the bound on the marks changed,
 /// over every patch (`stats`: bounded_decisions): each is a stack on which
 /// a resolver without the bound would have popped a word that was not a
 /// mark.

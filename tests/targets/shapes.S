@@ -404,6 +404,36 @@ SYM_FUNC_START(mpt_stale_probe)
 SYM_FUNC_END(mpt_stale_probe)
 
 /*
+ * mpt_half_restored_probe(x): a new call of mpt_stale_b (docs/design.md,
+ * "Revert", step 4) that meets a revert stopped after it put back the
+ * first bytes of I1 and I2 (debug_pass_writes, debug_fail_writes): the
+ * call runs I1 and I2 in place and traps at the int3 over I3, with no mark
+ * on its stack. I2's room holds what the stack held before: here, at the
+ * bottom, a word that looks like a mark (its own address + 8) and above it
+ * 0x5a5a5a5a5a5a5a5a; I1 pushed a text address (%rbx, mpt_ret_only's).
+ * Taken for a mark, that word would send the caller back to I2 one word
+ * higher: it would pop 0x5a5a... into %rbx and return through
+ * mpt_ret_only. Returns %rbx after the call (mpt_ret_only's address when
+ * the trap was resolved right) and leaves mpt_stale_b's result in
+ * mpt_half_result. Called with interrupts off (targets.c), so nothing
+ * writes below the stack pointer before the call.
+ */
+SYM_FUNC_START(mpt_half_restored_probe)
+	push	%rbx
+	lea	mpt_ret_only(%rip), %rbx
+	/* The call's return slot is S = %rsp-8; I2's room is S-24..S-9. */
+	lea	-24(%rsp), %rax
+	mov	%rax, -32(%rsp)
+	movabs	$0x5a5a5a5a5a5a5a5a, %rax
+	mov	%rax, -24(%rsp)
+	call	mpt_stale_b
+	mov	%rax, mpt_half_result(%rip)
+	mov	%rbx, %rax
+	pop	%rbx
+	RET
+SYM_FUNC_END(mpt_half_restored_probe)
+
+/*
  * mpt_filler_probe(x): a caller of mpt_short (installed) preempted inside
  * I2's NOP filler across a revert (docs/design.md, "Revert"). It runs I1's
  * and I2's marks, then waits in mpt_filler_wait (targets.c) as a preempted

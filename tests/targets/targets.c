@@ -890,7 +890,35 @@ static ssize_t stale_show(struct kobject *k, struct kobj_attribute *a, char *buf
 	return sysfs_emit(buf, "ok\n");
 }
 
+/* shapes.S: a new call of mpt_stale_b that meets a half-restored region. */
+u64 mpt_half_restored_probe(u64 x);
+void mpt_ret_only(void);
+u64 mpt_half_result;
+
+/*
+ * half_restored: reading it runs mpt_half_restored_probe three times,
+ * interrupts off, and prints "ok" when each call kept %rbx (callee-saved)
+ * and got mpt_stale_b's result, or what came back wrong.
+ */
+static ssize_t half_restored_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	unsigned long flags;
+	u64 x, rbx;
+
+	for (x = 0x2000; x < 0x2003; x++) {
+		local_irq_save(flags);
+		rbx = mpt_half_restored_probe(x);
+		local_irq_restore(flags);
+		if (rbx != (u64)mpt_ret_only)
+			return sysfs_emit(buf, "wrong: %%rbx came back %#llx, not %#llx\n", rbx, (u64)mpt_ret_only);
+		if (mpt_half_result != ref_stale_b(x))
+			return sysfs_emit(buf, "wrong: mpt_stale_b(%#llx) gave %#llx, want %#llx\n", x, mpt_half_result, ref_stale_b(x));
+	}
+	return sysfs_emit(buf, "ok\n");
+}
+
 static struct kobj_attribute stale_attr = __ATTR(stale, 0400, stale_show, NULL);
+static struct kobj_attribute half_restored_attr = __ATTR(half_restored, 0400, half_restored_show, NULL);
 static struct kobj_attribute regs_attr = __ATTR(regs, 0400, regs_show, NULL);
 static struct kobj_attribute block_attr = __ATTR(block, 0600, block_show, block_store);
 static struct kobj_attribute names_attr = __ATTR(names, 0400, names_show, NULL);
@@ -907,6 +935,7 @@ static struct attribute *attrs[] = {
 	&selftest_attr.attr,
 	&regs_attr.attr,
 	&stale_attr.attr,
+	&half_restored_attr.attr,
 	&six_attr.attr,
 	&filler_attr.attr,
 	&block_attr.attr,

@@ -68,6 +68,7 @@ echo "$cycles install/revert cycles of both; $rounds hotplug rounds; wrong statf
 # lay beside a wrong answer.
 for f in vfs_statfs vfs_read; do
 	echo "$f: $(dmesg | grep -c "markpatch: $f: .*(A1 relied on)") of its patches had decisions a rival mark count also explained"
+	echo "$f: $(dmesg | sed -n "s/.*markpatch: $f: \([0-9]*\) decision(s) the bound on marks changed.*/\1/p" | awk '{ n += $1 } END { print n + 0 }') decisions the bound on marks changed"
 done
 check "every install and revert succeeded ($cycles cycles)" [ "$bad" = 0 -a "$cycles" -gt 0 ]
 check "CPUs went offline and online ($rounds rounds)" [ "$rounds" -gt 0 -a ! -e /tmp/hp.errors ]
