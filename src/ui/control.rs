@@ -69,16 +69,19 @@ fn log_refusal(op: &str, name: &str, v: &Verdict) {
 }
 
 /// A write to `plan`: plans the function once and keeps the report for
-/// reads (a refused plan too, with the errno for the write). A write that
-/// names no function keeps the last report.
+/// reads (a refused plan too, with the errno for the write: a name that is
+/// no function of live text reads `NAME refused: <why>` like any other
+/// refusal). A write that is not a name keeps the last report.
 pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
-    let mut sel = crate::ui::decode::Selected::empty();
-    sel.set(input, "plan")?;
-    let name = sel.name().to_str().unwrap_or("?");
+    let name = parse_symbol(input).map_err(|e| {
+        pr_info!("plan: {}\n", e);
+        EINVAL
+    })?;
+    let name_c = SymbolName::new(name.as_bytes())?;
     let (out, errno) = {
         let ctl = shared.control.lock();
         let mut probes = Probes::new(1 + markplan::plan::MAX_REGION)?;
-        let planned = ctl.engine.plan(&mut probes, sel.name())?;
+        let planned = ctl.engine.plan(&mut probes, name_c.as_cstr())?;
         // iced-x86 formats; the report is made and kept inside the reserve's call.
         let out = crate::ksys::reserve::run(|| {
             let mut out = Report::new();

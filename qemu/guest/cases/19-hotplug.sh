@@ -5,6 +5,8 @@
 # serialising IPI, every grace period and every int3 must cope with CPUs
 # coming and going: 0 wrong answers, every install and revert succeeds,
 # nothing hangs (the case's time limit), the bytes are the originals after.
+# The churn lasts 60 s, or mp_hotplug_seconds on the kernel command line
+# (MARKPATCH_APPEND) for a longer run.
 # timeout: 900
 . "${MPTESTS:-/tests}/lib.sh"
 load_markpatch
@@ -41,7 +43,7 @@ echo 2 > /sys/module/markpatch/parameters/install_delay_ms
 ) &
 hpid=$!
 cycles=0 bad=0
-end=$(( $(cut -d. -f1 /proc/uptime) + 60 ))
+end=$(( $(cut -d. -f1 /proc/uptime) + ${mp_hotplug_seconds:-60} ))
 while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	for f in vfs_statfs vfs_read; do
 		r=$(mperrno $MP/install "$f count")

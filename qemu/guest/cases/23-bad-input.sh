@@ -40,10 +40,16 @@ for f in decode plan survey patches stats quota scope; do
 	check "$f: a read by uid 1000 is refused" sh -c "! $MPTESTS/bin/asuid 1000 cat $MP/$f 2>/dev/null"
 done
 bad ENOENT $MP/plan no_such_function_xyz
+# What plan reads after a refusal is that name's reason, never the report
+# of a function planned before.
+check "plan reads the unknown name's refusal ($(head -1 $MP/plan))" \
+	matches "$(head -1 $MP/plan)" '^no_such_function_xyz refused: '
 bad EOPNOTSUPP $MP/plan mpt_backedge_i1
+check "plan reads mpt_backedge_i1's refusal" matches "$(head -1 $MP/plan)" '^mpt_backedge_i1 refused: '
 r=$(mperrno $MP/plan jiffies)
 echo "plan of a data symbol (jiffies): $r"
 check "plan jiffies (not a function) is refused" matches "$r" '^(EINVAL|ENOENT|EOPNOTSUPP)$'
+check "plan reads jiffies' refusal ($(head -1 $MP/plan))" matches "$(head -1 $MP/plan)" '^jiffies refused: '
 
 # A function of each refusal reason the running kernel has: a survey of
 # every 40th text symbol, then one example per reason through plan and
