@@ -8,7 +8,7 @@ use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use markplan::input::{parse_install, parse_symbol, HookSpec};
+use markplan::input::{parse_install, HookSpec};
 
 use crate::bindings::{self, markpatch_patch_attr as patch_attr, same_signature};
 use crate::engine::patch::State;
@@ -18,7 +18,7 @@ use crate::ksys::wait;
 use crate::ksys::probes::Probes;
 use crate::ksys::symbol::{self, SymbolName, Unresolved};
 use crate::ui::report;
-use crate::ui::sysfs::{PageWriter, PatchDir, Report};
+use crate::ui::sysfs::{written_name, PageWriter, PatchDir, Report};
 use crate::Shared;
 
 /// The engine and the sysfs directories of its patches (kept apart so that
@@ -73,11 +73,7 @@ fn log_refusal(op: &str, name: &str, v: &Verdict) {
 /// no function of live text reads `NAME refused: <why>` like any other
 /// refusal). A write that is not a name keeps the last report.
 pub(crate) fn store_plan(shared: &Shared, input: &[u8]) -> Result {
-    let name = parse_symbol(input).map_err(|e| {
-        pr_info!("plan: {}\n", e);
-        EINVAL
-    })?;
-    let name_c = SymbolName::new(name.as_bytes())?;
+    let (name, name_c) = written_name(input, "plan")?;
     let (out, errno) = {
         let ctl = shared.control.lock();
         let mut probes = Probes::new(1 + markplan::plan::MAX_REGION)?;
@@ -201,11 +197,7 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
     if names.clone().count() > 1 {
         return revert_batch(shared, names);
     }
-    let name = parse_symbol(input).map_err(|e| {
-        pr_info!("revert: {}\n", e);
-        EINVAL
-    })?;
-    let name_c = SymbolName::new(name.as_bytes())?;
+    let (name, name_c) = written_name(input, "revert")?;
     // A filter call in flight keeps the patch (`reverting`) after its bytes
     // are back: wait for it a while, without the control lock, so that
     // every other operation goes on meanwhile.
@@ -265,10 +257,7 @@ pub(crate) fn store_revert(shared: &Shared, input: &[u8]) -> Result {
 /// the first error of the batch, each one said in dmesg.
 fn revert_batch<'a>(shared: &Shared, names: impl Iterator<Item = &'a [u8]> + Clone) -> Result {
     for name in names.clone() {
-        parse_symbol(name).map_err(|e| {
-            pr_info!("revert: {}\n", e);
-            EINVAL
-        })?;
+        written_name(name, "revert")?;
     }
     let reaped;
     let gone = {
@@ -276,11 +265,7 @@ fn revert_batch<'a>(shared: &Shared, names: impl Iterator<Item = &'a [u8]> + Clo
         reaped = ctl.reap();
         let mut starts = alloc::vec::Vec::new();
         for name in names {
-            let name = parse_symbol(name).map_err(|e| {
-                pr_info!("revert: {}\n", e);
-                EINVAL
-            })?;
-            let c = SymbolName::new(name.as_bytes())?;
+            let (name, c) = written_name(name, "revert")?;
             let start = patched_start(&ctl.engine, name, c.as_cstr())?;
             crate::try_push(&mut starts, start)?;
         }

@@ -6,19 +6,18 @@
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Mutex;
-use markplan::input::parse_symbol;
 
 use crate::engine::verdict::Verdict;
 use crate::ksys::errno;
 use crate::ksys::symbol::{self, SymbolName, Unresolved};
 use crate::text;
-use crate::ui::sysfs::PageWriter;
+use crate::ui::sysfs::{written_name, PageWriter};
 
 /// How much of a function the listing decodes at most.
 const MAX_INSNS: usize = 16;
 const MAX_BYTES: usize = 16 * 15;
 
-/// The function whose start `decode` shows (or `plan` plans).
+/// The function whose start `decode` shows.
 pub(crate) struct Selected {
     name: SymbolName,
 }
@@ -32,19 +31,15 @@ impl Selected {
     /// Selects `name`; the name must resolve to a function.
     pub(crate) fn new(name: &[u8]) -> Result<Self> {
         let mut s = Selected::empty();
-        s.set(name, "decode")?;
+        s.set(name)?;
         Ok(s)
     }
 
-    /// Selects the function a write names; `file` prefixes dmesg reasons.
-    pub(crate) fn set(&mut self, input: &[u8], file: &str) -> Result {
-        let name = parse_symbol(input).map_err(|e| {
-            pr_info!("{}: {}\n", file, e);
-            EINVAL
-        })?;
-        let selected = SymbolName::new(name.as_bytes())?;
+    /// Selects the function a write names.
+    pub(crate) fn set(&mut self, input: &[u8]) -> Result {
+        let (name, selected) = written_name(input, "decode")?;
         symbol::find(selected.as_cstr()).map_err(|u| {
-            pr_info!("{}: {}: {}\n", file, name, Verdict::Unresolved(u).reason());
+            pr_info!("decode: {}: {}\n", name, Verdict::Unresolved(u).reason());
             u.errno()
         })?;
         self.name = selected;
@@ -57,7 +52,7 @@ impl Selected {
 }
 
 pub(crate) fn store(selected: &Mutex<Selected>, input: &[u8]) -> Result {
-    selected.lock().set(input, "decode")
+    selected.lock().set(input)
 }
 
 /// Writes the listing of `code` (the first bytes of `name`, of `size`, at

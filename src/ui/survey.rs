@@ -10,13 +10,11 @@
 
 use core::fmt::Write;
 use kernel::prelude::*;
-use markplan::input::parse_symbol;
 use markplan::plan::MAX_REGION;
 
 use crate::engine::verdict::Verdict;
 use crate::ksys::probes::Probes;
-use crate::ksys::symbol::SymbolName;
-use crate::ui::sysfs::Report;
+use crate::ui::sysfs::{written_name, Report};
 use crate::Shared;
 
 /// The most names one write may hold.
@@ -30,18 +28,14 @@ pub(crate) fn store(shared: &Shared, input: &[u8]) -> Result {
         return Err(EINVAL);
     }
     for name in names.clone() {
-        parse_symbol(name).map_err(|e| {
-            pr_info!("survey: {}\n", e);
-            EINVAL
-        })?;
+        written_name(name, "survey")?;
     }
     let mut out = Report::new();
     {
         let ctl = shared.control.lock();
         let mut probes = Probes::new(count * (1 + MAX_REGION))?;
         for name in names {
-            let c = SymbolName::new(name)?;
-            let text = core::str::from_utf8(name).map_err(|_| EINVAL)?;
+            let (text, c) = written_name(name, "survey")?;
             let planned = ctl.engine.plan(&mut probes, c.as_cstr())?;
             match &planned.verdict {
                 Verdict::Plannable(plan) => writeln!(out, "{} ok M={}", text, plan.m()),

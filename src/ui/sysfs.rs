@@ -50,6 +50,17 @@ impl Drop for Directory {
     }
 }
 
+/// The one symbol name a write to `file` gives, as text and as the C
+/// string kallsyms takes; a malformed name is EINVAL, said in dmesg as
+/// "<file>: <why>".
+pub(crate) fn written_name<'a>(input: &'a [u8], file: &str) -> Result<(&'a str, crate::ksys::symbol::SymbolName)> {
+    let name = markplan::input::parse_symbol(input).map_err(|e| {
+        pr_info!("{}: {}\n", file, e);
+        EINVAL
+    })?;
+    Ok((name, crate::ksys::symbol::SymbolName::new(name.as_bytes())?))
+}
+
 /// What a write to a file leaves for its reads (`plan`, `survey`): the
 /// text is made once, when written, and each read copies it.
 pub(crate) struct Report(alloc::vec::Vec<u8>);
