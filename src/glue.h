@@ -175,7 +175,7 @@ void markpatch_int3_unregister(void);
 unsigned long markpatch_int3_notifier_call(void);
 
 /* src/runtime/int3.rs: a kernel int3 nobody else claimed. */
-bool markpatch_int3(unsigned long *ip, unsigned long *sp, unsigned long bp);
+bool markpatch_int3(unsigned long *ip, unsigned long *sp, const u64 *gprs);
 
 /* src/hooks/api.rs, behind include/markpatch.h (src/hooks/api.c) */
 /* Of the type a filter hook calls the original as (struct markpatch_call):

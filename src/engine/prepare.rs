@@ -119,12 +119,14 @@ fn stage<'a>(arena: &ExecArena, hooks: &Registry, req: Request<'a>, slot: &Slot)
     // instruction, so every caller of the stub is a new call.
     let m = if req.method == Method::Direct { 1 } else { plan.m() };
     let (mut insn_addr, mut effects, mut entries) = ([0; MAX_REGION], [0; MAX_REGION], [0; MAX_REGION]);
+    let mut reg_uses = [markplan::resolve::RegUse::default(); MAX_REGION];
     for (k, i) in plan.insns.iter().enumerate().take(m) {
         insn_addr[k] = plan.addr + i.offset as u64;
         effects[k] = i.stack_effect;
+        reg_uses[k] = i.reg_use;
         entries[k] = p_addr + pseudo.entries[k] as u64;
     }
-    let live = KBox::new(Live::new(m, insn_addr, effects, entries, plan.realign), GFP_KERNEL)?;
+    let live = KBox::new(Live::new(m, insn_addr, effects, reg_uses, entries, plan.realign), GFP_KERNEL)?;
     // "The original function" a hook calls: P's entry for I1.
     let cfg = hooks.make_config(req.spec, req.desc, entries[0]).map_err(|e| Failure::new(e, "no such hook"))?;
     live.hook.store(core::ptr::from_ref(&*cfg).cast_mut(), Ordering::Release);

@@ -22,13 +22,15 @@ fn is_linked_insn(addr: u64) -> bool {
 }
 
 /// Called by the die notifier (int3_notifier.c) for a kernel int3 nobody else
-/// claimed. `ip` is past the int3, `bp` the thread's %rbp. Returns true when
-/// it was one of ours; then `ip` and `sp` say where the caller goes on.
+/// claimed. `ip` is past the int3, `gprs` the thread's 16 general registers
+/// by number (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15). Returns true
+/// when it was one of ours; then `ip` and `sp` say where the caller goes on.
 #[no_mangle]
-extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) -> bool {
+extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, gprs: *const u64) -> bool {
     // SAFETY: int3_notifier.c passes the interrupted context's saved registers,
-    // which only this handler touches until it returns.
-    let (ip, sp) = unsafe { (&mut *ip, &mut *sp) };
+    // which only this handler touches until it returns, and a copy of the
+    // general registers, an array of 16 on its stack.
+    let (ip, sp, regs) = unsafe { (&mut *ip, &mut *sp, &*gprs.cast::<[u64; 16]>()) };
     let addr = (*ip as u64).wrapping_sub(1);
     // An int3 of ours that is no longer there: this CPU executed it and
     // another CPU replaced it before this handler ran (a serialising IPI
@@ -52,8 +54,8 @@ extern "C" fn markpatch_int3(ip: *mut c_ulong, sp: *mut c_ulong, bp: c_ulong) ->
             continue;
         }
         let s = *sp as u64;
-        let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: bp as u64 });
-        let decision = super::resolver::decide(live, s, realigned, Position::Trap { index }, false);
+        let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: regs[5] });
+        let decision = super::resolver::decide(live, s, regs, realigned, Position::Trap { index }, false);
         let (pop, resume) = match decision {
             Decision::Resume { pop, index: resume } => (pop, resume),
             // RunHook cannot come from a trap; Inconsistent: count it and

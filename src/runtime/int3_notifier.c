@@ -17,11 +17,30 @@
 static int markpatch_die(struct notifier_block *nb, unsigned long val, void *data)
 {
 	struct die_args *args = data;
+	struct pt_regs *regs = args->regs;
+	u64 gprs[16];
 
-	if (val != DIE_INT3 || user_mode(args->regs))
+	if (val != DIE_INT3 || user_mode(regs))
 		return NOTIFY_DONE;
+	/* By number, as the resolver's register witness reads them. */
+	gprs[0] = regs->ax;
+	gprs[1] = regs->cx;
+	gprs[2] = regs->dx;
+	gprs[3] = regs->bx;
+	gprs[4] = regs->sp;
+	gprs[5] = regs->bp;
+	gprs[6] = regs->si;
+	gprs[7] = regs->di;
+	gprs[8] = regs->r8;
+	gprs[9] = regs->r9;
+	gprs[10] = regs->r10;
+	gprs[11] = regs->r11;
+	gprs[12] = regs->r12;
+	gprs[13] = regs->r13;
+	gprs[14] = regs->r14;
+	gprs[15] = regs->r15;
 	/* regs->ip is past the int3; the resolver moves ip and sp. */
-	if (markpatch_int3(&args->regs->ip, &args->regs->sp, args->regs->bp))
+	if (markpatch_int3(&regs->ip, &regs->sp, gprs))
 		return NOTIFY_STOP;
 	return NOTIFY_DONE;
 }

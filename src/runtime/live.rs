@@ -10,6 +10,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use markplan::plan::{Realign, MAX_REGION};
+use markplan::resolve::RegUse;
 
 use super::kernel_text::{in_core_text, in_live_module_text};
 use crate::bindings::{self, usize_of};
@@ -44,6 +45,8 @@ pub(crate) struct Live {
     pub(crate) insn_addr: [u64; MAX_REGION],
     /// Static stack effect of each Ik (bytes pushed).
     pub(crate) effects: [i32; MAX_REGION],
+    /// What each Ik pushes and writes: the resolver's register witness.
+    pub(crate) reg_uses: [RegUse; MAX_REGION],
     /// The region realigns the stack (`and $-N,%rsp` after `mov %rsp,%rbp`).
     pub(crate) realign: Option<Realign>,
     /// Absolute address of the pseudo-original's entry for each Ik.
@@ -74,13 +77,22 @@ const _: () = assert!(core::mem::offset_of!(Live, armed) == usize_of(bindings::M
 const _: () = assert!(MAX_PATCHES <= i32::MAX as usize);
 
 impl Live {
-    /// A region of `m` instructions at `insn_addr`, with their stack effects
-    /// and their entries in the pseudo-original; no hook yet, no counts.
-    pub(crate) fn new(m: usize, insn_addr: [u64; MAX_REGION], effects: [i32; MAX_REGION], entries: [u64; MAX_REGION], realign: Option<Realign>) -> Self {
+    /// A region of `m` instructions at `insn_addr`, with their stack effects,
+    /// their register use and their entries in the pseudo-original; no hook
+    /// yet, no counts.
+    pub(crate) fn new(
+        m: usize,
+        insn_addr: [u64; MAX_REGION],
+        effects: [i32; MAX_REGION],
+        reg_uses: [RegUse; MAX_REGION],
+        entries: [u64; MAX_REGION],
+        realign: Option<Realign>,
+    ) -> Self {
         Live {
             m,
             insn_addr,
             effects,
+            reg_uses,
             realign,
             entries,
             trap: [const { AtomicBool::new(false) }; MAX_REGION],

@@ -9,7 +9,7 @@
 use kernel::ffi::c_ulong;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-use markplan::resolve::{count_marks_with, resolve_armed, resolve_in_frame, rival_in_frame, Decision, Position, RealignedFrame};
+use markplan::resolve::{count_marks_with, resolve_armed, rival_in_frame, Decision, Position, Pushes, RealignedFrame};
 
 use super::kernel_text::is_text;
 use super::live::{self, remember_module_caller};
@@ -36,21 +36,25 @@ pub(crate) unsafe fn zero_marks(sp: u64, pop: usize) {
     }
 }
 
-/// The decision for a thread at `at` whose stack starts at `sp`, bounded
-/// by the marks `live`'s install has armed, and counted: a decision the
-/// bound changed (`bounded_decisions`), one a rival also explains
-/// (`ambiguous_decisions`). Shared by the stub's path and the int3 handler.
-pub(crate) fn decide(live: &live::Live, sp: u64, realigned: Option<RealignedFrame>, at: Position, hook_active: bool) -> Decision {
+/// The decision for a thread at `at` whose stack starts at `sp` and whose
+/// general registers are `regs` (by number: rax, rcx, rdx, rbx, rsp, rbp,
+/// rsi, rdi, r8..r15), bounded by the marks `live`'s install has armed, and
+/// counted: a decision the bound changed (`bounded_decisions`), one a rival
+/// also explains (`ambiguous_decisions`). Shared by the stub's path and the
+/// int3 handler.
+pub(crate) fn decide(live: &live::Live, sp: u64, regs: &[u64; 16], realigned: Option<RealignedFrame>, at: Position, hook_active: bool) -> Decision {
     let m = live.m;
     let effects = &live.effects[..m];
+    let pushes = Some(Pushes { uses: &live.reg_uses[..m], regs });
     let word = |i| word_at(sp, i);
     let armed = live.armed();
-    let decision = resolve_armed(&word, sp, effects, realigned, at, armed, hook_active, &is_text);
-    if armed < m.saturating_sub(1) && resolve_in_frame(&word, sp, effects, realigned, at, hook_active, &is_text) != decision {
+    let all = m.saturating_sub(1);
+    let decision = resolve_armed(&word, sp, effects, realigned, pushes, at, armed, hook_active, &is_text);
+    if armed < all && resolve_armed(&word, sp, effects, realigned, pushes, at, all, hook_active, &is_text) != decision {
         live.count_bounded();
     }
     if let Decision::RunHook { pop } | Decision::Resume { pop, .. } = decision {
-        if rival_in_frame(&word, sp, effects, realigned, at, pop, &is_text).is_some() {
+        if rival_in_frame(&word, sp, effects, realigned, pushes, at, pop, &is_text).is_some() {
             live.count_ambiguous();
         }
     }
@@ -73,7 +77,11 @@ extern "C" fn markpatch_resolve(frame: *mut Frame) {
     let hook = live.hook.load(Ordering::Acquire);
     let m = live.m;
     let realigned = live.realign.map(|realign| RealignedFrame { realign, rbp: frame.rbp });
-    let decision = decide(live, sp, realigned, Position::Stub, !hook.is_null());
+    let f = &*frame;
+    let regs = [
+        f.rax, f.rcx, f.rdx, f.rbx, sp, f.rbp, f.rsi, f.rdi, f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15,
+    ];
+    let decision = decide(live, sp, &regs, realigned, Position::Stub, !hook.is_null());
     let (pop, target) = match decision {
         Decision::RunHook { pop } => {
             live.calls.fetch_add(1, Ordering::Relaxed);

@@ -17,6 +17,7 @@ use iced_x86::{Decoder, DecoderOptions};
 use crate::marks::{self, WriteMethod};
 use crate::plan::{check_flow, check_region_operands, prefix_len, scan_branches, Facts, Plan, PlannedInsn, MAX_REGION};
 use crate::refusal::Refusal;
+use crate::resolve::RegUse;
 
 /// Plans the direct method: the instructions from I1 that cover 5 bytes.
 pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> {
@@ -54,6 +55,7 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
             stack_effect: 0,
             write: WriteMethod::Trap,
             is_call: false,
+            reg_use: RegUse::default(),
         });
     }
     let plan = Plan { addr, prefix_len: start, insns, realign: None };

@@ -38,9 +38,12 @@ use iced_x86::{
 
 use crate::marks::{self, WriteMethod};
 use crate::refusal::{FentrySite, Refusal};
+use crate::resolve::RegUse;
 
 /// The longest region searched for an instruction of 5 bytes or more.
 pub const MAX_REGION: usize = 16;
+// `scan_branches` marks branch targets in a u32.
+const _: () = assert!(MAX_REGION <= 32);
 
 /// `endbr64`.
 pub const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
@@ -93,6 +96,9 @@ pub struct PlannedInsn {
     /// The instruction is `call rel32` (always IM): the pseudo-original
     /// relocates it as push of the return address + jmp.
     pub is_call: bool,
+    /// What the resolver's register witness needs of it (see
+    /// [`crate::resolve::RegUse`]).
+    pub reg_use: RegUse,
 }
 
 /// The plan for one function.
@@ -148,6 +154,11 @@ impl Plan {
     /// The stack effect of each Ik, in order: what the resolver needs.
     pub fn stack_effects(&self) -> Vec<i32> {
         self.insns.iter().map(|i| i.stack_effect).collect()
+    }
+
+    /// The register use of each Ik, in order: the resolver's second witness.
+    pub fn reg_uses(&self) -> Vec<RegUse> {
+        self.insns.iter().map(|i| i.reg_use).collect()
     }
 
     /// Bytes pushed by I1..I(index) (the depth below the entry RSP when a
@@ -232,9 +243,10 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
             stack_effect,
             write: WriteMethod::for_insn(at, len),
             is_call: insn.code() == Code::Call_rel32_64,
+            reg_use: reg_use(insn, stack_effect, &mut factory),
         });
     }
-    let plan = Plan {
+    let mut plan = Plan {
         addr,
         prefix_len,
         insns,
@@ -242,8 +254,59 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     };
 
     check_region_operands(&plan, &region)?;
-    scan_branches(code, addr, &plan)?;
+    let targets = scan_branches(code, addr, &plan)?;
+    for (index, insn) in plan.insns.iter_mut().enumerate() {
+        insn.reg_use.branch_target = targets & (1 << index) != 0;
+    }
     Ok(plan)
+}
+
+/// What the resolver's register witness needs of one region instruction:
+/// the 64-bit register a `push` stores (never RSP: the planner refuses
+/// `push %rsp`), the general registers it writes, and whether it may change
+/// a slot pushed before it or move RSP by other than a static amount.
+fn reg_use(insn: &Instruction, stack_effect: i32, factory: &mut InstructionInfoFactory) -> RegUse {
+    let info = factory.info(insn);
+    let mut writes = 0u16;
+    let mut moves_rsp = false;
+    for r in info.used_registers() {
+        if !matches!(r.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite) {
+            continue;
+        }
+        match gpr_number(r.register()) {
+            Some(4) => moves_rsp = true,
+            Some(n) => writes |= 1 << n,
+            None => {}
+        }
+    }
+    let is_push = insn.mnemonic() == Mnemonic::Push;
+    let stores = !is_push
+        && info
+            .used_memory()
+            .iter()
+            .any(|m| matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite));
+    let static_rsp = is_push || (matches!(insn.mnemonic(), Mnemonic::Sub | Mnemonic::Add) && stack_effect != 0);
+    let pushes = (is_push && insn.op_count() == 1 && insn.op0_kind() == OpKind::Register && insn.op0_register().is_gpr64())
+        .then(|| gpr_number(insn.op0_register()))
+        .flatten()
+        .filter(|&n| n != 4);
+    RegUse {
+        pushes,
+        writes,
+        barrier: stores || stack_effect < 0 || (moves_rsp && !static_rsp),
+        branch_target: false,
+    }
+}
+
+/// The number of the general register `reg` is part of: 0 for RAX, 1 RCX,
+/// 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8..15 R8..R15 (the encoding's
+/// order, [`crate::resolve::RegUse`]'s).
+fn gpr_number(reg: Register) -> Option<u8> {
+    let full = reg.full_register();
+    if !full.is_gpr64() {
+        return None;
+    }
+    u8::try_from(full as u32 - Register::RAX as u32).ok()
 }
 
 /// `ret` + 4 × int3: a 5-byte return site the kernel patched from
@@ -539,8 +602,11 @@ pub fn fits_push_imm32(value: u64) -> bool {
 /// Decodes the whole function linearly and checks every branch target
 /// against the region. Stops quietly at trailing padding (int3/NOPs
 /// followed by bytes that do not decode); undecodable bytes elsewhere are
-/// refused, since a branch hidden in them could not be checked.
-pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), Refusal> {
+/// refused, since a branch hidden in them could not be checked. Returns
+/// the region instructions a branch lands on, as a mask (bit k: Ik).
+pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<u32, Refusal> {
+    // Bit k: a branch of the function lands on Ik (k < MAX_REGION <= 32).
+    let mut targets = 0u32;
     let region_start = plan.region_start();
     let region_end = plan.region_end();
     let region_index = |offset: usize| plan.insns.iter().position(|i| i.offset == offset);
@@ -552,7 +618,7 @@ pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), R
         decoder.decode_out(&mut insn);
         if insn.is_invalid() {
             if in_padding {
-                return Ok(());
+                return Ok(targets);
             }
             return Err(Refusal::Undecodable { offset: from });
         }
@@ -586,6 +652,7 @@ pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), R
         let Some(to_index) = region_index(to) else {
             return Err(Refusal::BranchIntoInstruction { from, to });
         };
+        targets |= 1 << to_index;
         if let Some(from_index) = from_index {
             // The branch leaves at depth_before(from) + its own effect
             // (branches have none); the target is entered at its own
@@ -605,7 +672,7 @@ pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<(), R
             }
         }
     }
-    Ok(())
+    Ok(targets)
 }
 
 #[cfg(test)]

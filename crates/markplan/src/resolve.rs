@@ -74,8 +74,19 @@
 //! Compiled prologues push callee-saved registers, which rarely hold an
 //! address of the current stack, let alone that one; mark slots are zeroed.
 //! This is an argument about likelihood, not a proof; closing the hole
-//! exactly would need a stricter region rule or a second witness on the
-//! stack, at a cost in coverage.
+//! exactly would need a stricter region rule, at a cost in coverage.
+//!
+//! # The registers, a second witness
+//!
+//! The stub and the int3 handler also have the thread's registers
+//! ([`Pushes`]). A thread that ran I1..IK-1 in place left in each slot a
+//! `push` of register R filled R's value now, unless an instruction since
+//! wrote R. The resolver takes the largest consistent candidate the
+//! registers confirm, and the largest consistent one when none is
+//! confirmed. The truth confirms itself (a thread that came in by a branch
+//! of its function is checked only from the branch target on), so the
+//! choice is still at least the truth; a false larger candidate now also
+//! needs the stale words where it puts the pushes to hold the registers.
 //!
 //! # Regions that realign the stack
 //!
@@ -108,6 +119,39 @@ use crate::plan::Realign;
 pub struct RealignedFrame {
     pub realign: Realign,
     pub rbp: u64,
+}
+
+/// What one original instruction of the region does that the register
+/// witness ([`Pushes`]) must know: the register it pushes, the registers it
+/// writes, and whether the slots pushed before it can be read as pushed.
+/// General registers are numbered as the encoding numbers them: 0 RAX,
+/// 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8..15 R8..R15.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegUse {
+    /// The register a `push` of a 64-bit register stores (never RSP).
+    pub pushes: Option<u8>,
+    /// The general registers it writes (bit n: register n; RSP aside).
+    pub writes: u16,
+    /// It may change a slot pushed before it (a store to memory, a pop) or
+    /// moves RSP by other than a static amount (the realigning `and`).
+    pub barrier: bool,
+    /// A branch of the function lands on it: a thread there may have come
+    /// by that branch, with other registers than those the slots above hold.
+    pub branch_target: bool,
+}
+
+/// The second witness: the values the region's original pushes stored, and
+/// the thread's registers at the stub or the trap. A thread that ran
+/// I1..IK-1 in place from the entry has in each slot a `push` of register R
+/// stored exactly R's value now, unless an instruction since wrote R (marks
+/// write none). A stale word taken for a mark rarely also finds the
+/// thread's registers in the slots its candidate puts the pushes in.
+#[derive(Clone, Copy, Debug)]
+pub struct Pushes<'a> {
+    /// The region's [`RegUse`], M of them (`Plan::reg_uses`).
+    pub uses: &'a [RegUse],
+    /// The thread's general registers, by number.
+    pub regs: &'a [u64; 16],
 }
 
 /// The furthest a realigned frame's return slot may lie above `sp`.
@@ -204,7 +248,7 @@ pub fn resolve_in_frame(
     is_text: &dyn Fn(u64) -> bool,
 ) -> Decision {
     let all = effects.len().saturating_sub(1);
-    resolve_armed(word_at, sp, effects, realigned, at, all, hook_active, is_text)
+    resolve_armed(word_at, sp, effects, realigned, None, at, all, hook_active, is_text)
 }
 
 /// The most marks a thread at `at` can have run in a region of `m`
@@ -223,13 +267,15 @@ pub fn marks_bound(at: Position, m: usize, armed: usize) -> usize {
 /// [`resolve_in_frame`] when only the `armed` marks nearest IM can have
 /// been run ([`marks_bound`]): no candidate takes more marks than that, so
 /// a stale mark-like word above the true marks cannot pass for one of
-/// them while the install is under way.
+/// them while the install is under way. With `pushes`, the thread's
+/// registers choose among the consistent candidates ([`choose`]).
 #[allow(clippy::too_many_arguments)]
 pub fn resolve_armed(
     word_at: &dyn Fn(usize) -> Option<u64>,
     sp: u64,
     effects: &[i32],
     realigned: Option<RealignedFrame>,
+    pushes: Option<Pushes<'_>>,
     at: Position,
     armed: usize,
     hook_active: bool,
@@ -239,17 +285,78 @@ pub fn resolve_armed(
         return Decision::Inconsistent;
     };
     let run = count_marks_with(word_at, sp, marks_bound(at, effects.len(), armed));
+    let Some(c) = choose(word_at, sp, effects, realigned, pushes, first, run, is_text) else {
+        return Decision::Inconsistent;
+    };
+    let k = first - c;
+    match at {
+        Position::Stub if k == 0 && hook_active => Decision::RunHook { pop: c },
+        _ => Decision::Resume { pop: c, index: k },
+    }
+}
+
+/// The candidate the resolver takes among 0..=`run`: the largest consistent
+/// one whose pushed slots hold the thread's registers ([`Pushes`]); when no
+/// consistent candidate is confirmed so (no `pushes`, or a thread that came
+/// into the region by a jump from another symbol), the largest consistent
+/// one. A thread that entered at I1, or came by a branch of its function,
+/// confirms its own candidate, so the choice is still at least the truth.
+#[allow(clippy::too_many_arguments)]
+fn choose(
+    word_at: &dyn Fn(usize) -> Option<u64>,
+    sp: u64,
+    effects: &[i32],
+    realigned: Option<RealignedFrame>,
+    pushes: Option<Pushes<'_>>,
+    first: usize,
+    run: usize,
+    is_text: &dyn Fn(u64) -> bool,
+) -> Option<usize> {
+    let mut largest = None;
     for c in (0..=run).rev() {
-        let k = first - c;
         if return_slot(word_at, sp, effects, realigned, first, c, is_text).is_none() {
             continue;
         }
-        return match at {
-            Position::Stub if k == 0 && hook_active => Decision::RunHook { pop: c },
-            _ => Decision::Resume { pop: c, index: k },
-        };
+        if pushes.map_or(true, |p| pushes_agree(word_at, effects, p, first - c, c)) {
+            return Some(c);
+        }
+        largest.get_or_insert(c);
     }
-    Decision::Inconsistent
+    largest
+}
+
+/// Whether candidate `c` (the thread ran I1..IK-1 in place, K = `k`, then
+/// `c` marks) finds the thread's registers in the slots its pushes filled:
+/// every `push` of a register that no instruction after it wrote, walking
+/// back from IK-1 and stopping at a barrier or where a branch may have
+/// entered ([`RegUse`]).
+fn pushes_agree(word_at: &dyn Fn(usize) -> Option<u64>, effects: &[i32], p: Pushes<'_>, k: usize, c: usize) -> bool {
+    let Some(entry) = depth_words(effects, k).and_then(|d| d.checked_add(c)) else {
+        return true;
+    };
+    let mut written = 0u16;
+    for j in (0..k).rev() {
+        let Some(u) = p.uses.get(j) else {
+            return true;
+        };
+        if u.barrier {
+            break;
+        }
+        if let Some(r) = u.pushes.filter(|&r| r < 16 && written & (1 << r) == 0) {
+            // The push left RSP at entry - depth(j+1): its slot is there.
+            let Some(slot) = depth_words(effects, j + 1).and_then(|after| entry.checked_sub(after)) else {
+                break;
+            };
+            if word_at(slot) != Some(p.regs[usize::from(r)]) {
+                return false;
+            }
+        }
+        written |= u.writes;
+        if u.branch_target {
+            break;
+        }
+    }
+    true
 }
 
 /// The index a thread at `at` would run next had it run no marks, in a
@@ -292,22 +399,28 @@ fn return_slot(
 /// larger, which is wrong when the rival is the truth (the residual
 /// assumption A1 of docs/design.md, "The exact guarantee"). Rivals whose
 /// return slot is the chosen one's (marks over pure pushes) are not
-/// reported: either choice gives the same state. The kernel counts these
+/// reported: either choice gives the same state; nor, when the thread's
+/// registers confirm the choice ([`Pushes`]), rivals they refute. The kernel counts these
 /// decisions (`stats`: ambiguous_decisions).
+#[allow(clippy::too_many_arguments)]
 pub fn rival_in_frame(
     word_at: &dyn Fn(usize) -> Option<u64>,
     sp: u64,
     effects: &[i32],
     realigned: Option<RealignedFrame>,
+    pushes: Option<Pushes<'_>>,
     at: Position,
     chosen: usize,
     is_text: &dyn Fn(u64) -> bool,
 ) -> Option<usize> {
     let first = first_index(at, effects.len())?;
     let slot = return_slot(word_at, sp, effects, realigned, first, chosen, is_text)?;
-    (0..chosen)
-        .rev()
-        .find(|&c| return_slot(word_at, sp, effects, realigned, first, c, is_text).is_some_and(|s| s != slot))
+    let agrees = |c: usize| pushes.map_or(true, |p| pushes_agree(word_at, effects, p, first - c, c));
+    // A rival the registers refute is none, unless they refute the choice too.
+    let confirmed = agrees(chosen);
+    (0..chosen).rev().find(|&c| {
+        return_slot(word_at, sp, effects, realigned, first, c, is_text).is_some_and(|s| s != slot) && (!confirmed || agrees(c))
+    })
 }
 
 /// The stub's fast path as a predicate (src/entry.S implements it in

@@ -765,3 +765,41 @@ fn and_of_another_register_is_no_realign() {
     assert_eq!(p.stack_effects(), [0, 0]);
     assert_eq!(p.realign, None);
 }
+
+/// The register witness's view of each instruction: which register a push
+/// stores, which registers it writes, what ends the walk back.
+#[test]
+fn reg_use_of_a_prologue() {
+    // mov %rdi,(%rsp): a store into the frame.
+    const MOV_RDI_TO_STACK: &[u8] = &[0x48, 0x89, 0x3c, 0x24];
+    let p = plan_of(&[PUSH_R14, PUSH_RBX, SUB_0X78_RSP, MOV_RDI_RBX, XOR_EAX_EAX, MOV_RDI_TO_STACK, POP_RAX, MOV_GS_RAX]).unwrap();
+    let u = p.reg_uses();
+    assert_eq!(u.len(), p.m());
+    assert_eq!((u[0].pushes, u[0].writes, u[0].barrier), (Some(14), 0, false), "push %r14");
+    assert_eq!((u[1].pushes, u[1].writes, u[1].barrier), (Some(3), 0, false), "push %rbx");
+    assert_eq!((u[2].pushes, u[2].writes, u[2].barrier), (None, 0, false), "sub: RSP only, by a static amount");
+    assert_eq!((u[3].pushes, u[3].writes, u[3].barrier), (None, 1 << 3, false), "mov %rdi,%rbx writes rbx");
+    assert_eq!(u[4].writes, 1, "xor %eax,%eax writes rax");
+    assert!(u[5].barrier, "a store may change a pushed slot");
+    assert!(u[6].barrier && u[6].writes == 1, "pop: a barrier that writes rax");
+    assert!(u.iter().all(|u| !u.branch_target));
+}
+
+#[test]
+fn reg_use_marks_branch_targets_and_the_realigning_and() {
+    // push %rbx; test %edi,%edi; je +2 (to the xor); xor %eax,%eax (2 bytes)...
+    const JE_2: &[u8] = &[0x74, 0x02];
+    let p = plan_of(&[PUSH_RBX, TEST_EDI_EDI, JE_2, XOR_EAX_EAX, XOR_EAX_EAX, MOV_GS_RAX]).unwrap();
+    let targets: Vec<bool> = p.reg_uses().iter().map(|u| u.branch_target).collect();
+    assert_eq!(targets, [false, false, false, false, true, false]);
+    // push %rbp; mov %rsp,%rbp; and $-16,%rsp; sub $0x78,%rsp; mov %gs:..
+    const PUSH_RBP: &[u8] = &[0x55];
+    const MOV_RSP_RBP: &[u8] = &[0x48, 0x89, 0xe5];
+    const AND_16_RSP: &[u8] = &[0x48, 0x83, 0xe4, 0xf0];
+    let p = plan_of(&[PUSH_RBP, MOV_RSP_RBP, AND_16_RSP, SUB_0X78_RSP, MOV_GS_RAX]).unwrap();
+    assert!(p.realign.is_some());
+    let u = p.reg_uses();
+    assert_eq!(u[0].pushes, Some(5));
+    assert!(u[2].barrier, "the and moves RSP by no static amount");
+    assert!(!u[3].barrier);
+}

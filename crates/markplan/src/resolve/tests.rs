@@ -378,7 +378,7 @@ fn residual_stale_mark_and_text_register_misleads() {
 fn decide_armed(m: &Machine, region: &[Op], at: Position, armed: usize) -> Decision {
     let e = effects(region);
     let words = m.words(words_needed(&e));
-    resolve_armed(&|w| words.get(w).copied(), m.sp, &e, None, at, armed, true, &is_text)
+    resolve_armed(&|w| words.get(w).copied(), m.sp, &e, None, None, at, armed, true, &is_text)
 }
 
 #[test]
@@ -446,7 +446,7 @@ fn every_entry_point_with_every_sufficient_bound() {
 fn rival(m: &Machine, region: &[Op], at: Position, chosen: usize) -> Option<usize> {
     let e = effects(region);
     let words = m.words(words_needed(&e));
-    rival_in_frame(&|i| words.get(i).copied(), m.sp, &e, None, at, chosen, &is_text)
+    rival_in_frame(&|i| words.get(i).copied(), m.sp, &e, None, None, at, chosen, &is_text)
 }
 
 /// Candidates that re-run pure pushes put the return address in the same
@@ -807,4 +807,162 @@ fn realigned_return_slot_checks_the_implied_stack_pointer() {
     // within that bound.
     let c = ((0x2000 - (entry - sp)) / 8) as usize;
     assert_eq!(slot(frame, sp - 8 * c as u64, c), Some(0x2000 / 8));
+}
+
+/// What the planner says of each simulated instruction, for the witness.
+fn reg_uses(region: &[Op]) -> Vec<RegUse> {
+    region
+        .iter()
+        .map(|&op| match op {
+            Op::PushReg(r) => RegUse { pushes: Some(r as u8), ..RegUse::default() },
+            Op::PopReg(r) => RegUse { writes: 1 << r, barrier: true, ..RegUse::default() },
+            Op::AddRsp(_) => RegUse { barrier: true, ..RegUse::default() },
+            Op::SetReg(r, _) | Op::IncReg(r) => RegUse { writes: 1 << r, ..RegUse::default() },
+            _ => RegUse::default(),
+        })
+        .collect()
+}
+
+/// The decision with the thread's registers as the second witness.
+fn decide_witnessed(m: &Machine, region: &[Op], at: Position) -> Decision {
+    let e = effects(region);
+    let words = m.words(words_needed(&e));
+    let uses = reg_uses(region);
+    let mut regs = [0u64; 16];
+    regs[..4].copy_from_slice(&m.regs);
+    let pushes = Pushes { uses: &uses, regs: &regs };
+    let all = region.len() - 1;
+    resolve_armed(&|w| words.get(w).copied(), m.sp, &e, None, Some(pushes), at, all, true, &is_text)
+}
+
+/// The residual case, once the registers are read too: the larger
+/// candidate puts the pushed register (TEXT_VALUE) where the stack holds
+/// 0x9999, so the registers refute it and the truth is taken.
+#[test]
+fn registers_refute_the_residual_stale_mark() {
+    let (region, _, _) = residual_region();
+    let m = residual_thread(1);
+    let d = decide_witnessed(&m, &region, Position::Stub);
+    assert_eq!(d, Decision::Resume { pop: 1, index: 2 });
+    assert!(residual_ends_right(&m, d));
+}
+
+/// vfs_read's shape on the test kernel: four pushes, `sub $0x58,%rsp`, an
+/// instruction with no stack effect, then IM. A thread ran the pushes and
+/// the sub in place and one mark (the install ended meanwhile). The bottom
+/// word of the sub area is mark-like and a text address lies where the
+/// larger candidate's return slot falls: the stack alone takes two marks
+/// and re-runs the sub (the call comes back one frame off: the wrong
+/// answers of `19-hotplug`); the registers take the one true mark.
+fn read_region() -> Vec<Op> {
+    vec![Op::PushReg(3), Op::PushReg(2), Op::PushReg(1), Op::PushReg(0), Op::SubRsp(0x58), Op::SetReg(0, 7), Op::Other]
+}
+
+/// The thread above, with `stale` words (index i at ENTRY - 8(i+1)) left
+/// in its frame by earlier calls.
+fn read_thread(stale: &[u64]) -> Machine {
+    let region = read_region();
+    let mut m = Machine::at_entry([0x1000, 0x2000, 0x3000, 0x4000], stale);
+    for &op in &region[..5] {
+        m.exec(op);
+    }
+    m.mark();
+    m
+}
+
+/// Stale words: the sub area's bottom word (ENTRY - 120) mark-like, a text
+/// address where the larger candidate's return slot is (ENTRY - 80).
+fn read_stale() -> Vec<u64> {
+    let mut stale = vec![0u64; 15];
+    stale[14] = ENTRY - 112;
+    stale[9] = TEXT_VALUE;
+    stale
+}
+
+fn read_ends_right(m: &Machine, d: Decision, stale: &[u64]) -> bool {
+    let region = read_region();
+    let mut after = m.clone();
+    after.apply(&region, d);
+    let mut reference = Machine::at_entry([0x1000, 0x2000, 0x3000, 0x4000], stale);
+    for &op in &region {
+        reference.exec(op);
+    }
+    after.observable() == reference.observable()
+}
+
+#[test]
+fn a_stale_mark_above_a_sub_area_misleads_the_stack_alone() {
+    let region = read_region();
+    let m = read_thread(&read_stale());
+    let d = decide(&m, &region, Position::Stub, true);
+    assert_eq!(d, Decision::Resume { pop: 2, index: 4 }, "the stack alone re-runs the sub");
+    assert!(!read_ends_right(&m, d, &read_stale()));
+}
+
+#[test]
+fn registers_take_the_true_mark_over_a_stale_one() {
+    let region = read_region();
+    let m = read_thread(&read_stale());
+    let d = decide_witnessed(&m, &region, Position::Stub);
+    assert_eq!(d, Decision::Resume { pop: 1, index: 5 });
+    assert!(read_ends_right(&m, d, &read_stale()));
+    // The refuted rival is not counted as ambiguous.
+    let e = effects(&region);
+    let words = m.words(words_needed(&e));
+    let uses = reg_uses(&region);
+    let mut regs = [0u64; 16];
+    regs[..4].copy_from_slice(&m.regs);
+    let rival = rival_in_frame(&|i| words.get(i).copied(), m.sp, &e, None, Some(Pushes { uses: &uses, regs: &regs }), Position::Stub, 1, &is_text);
+    assert_eq!(rival, None);
+}
+
+/// What is left of A1: stale words that also hold the thread's registers,
+/// each in the slot the false candidate puts its push in (words 2..5 above
+/// the mark), are taken for that candidate's frame.
+#[test]
+fn stale_words_equal_to_the_registers_still_mislead() {
+    let region = read_region();
+    let mut stale = read_stale();
+    // Word w of the sub area is stale[14 - w]; the false candidate's push
+    // of register 3 - i sits at area word 4 - i... (pushes r3, r2, r1, r0
+    // from the top: r0 nearest the marks).
+    stale[13] = 0x1000; // area word 1: r0
+    stale[12] = 0x2000; // r1
+    stale[11] = 0x3000; // r2
+    stale[10] = 0x4000; // r3
+    let m = read_thread(&stale);
+    let d = decide_witnessed(&m, &region, Position::Stub);
+    assert_eq!(d, Decision::Resume { pop: 2, index: 4 }, "documented residual case");
+    assert!(!read_ends_right(&m, d, &stale));
+}
+
+/// A register written after its push is not evidence: the truth still
+/// confirms (the push of r1 is skipped once r1 was set), and a thread
+/// whose registers confirm no candidate at all (one that jumped into the
+/// region from another symbol with other values) gets the largest
+/// consistent one, as without the witness.
+#[test]
+fn registers_never_refute_the_only_consistent_candidate() {
+    let region = vec![Op::PushReg(1), Op::PushReg(2), Op::SetReg(1, 0x77), Op::SubRsp(0x10), Op::Other, Op::Other];
+    let mut m = Machine::at_entry([0x1000, 0x2000, 0x3000, 0x4000], &[]);
+    for &op in &region[..4] {
+        m.exec(op);
+    }
+    m.mark();
+    let d = decide_witnessed(&m, &region, Position::Stub);
+    assert_eq!(d, Decision::Resume { pop: 1, index: 4 });
+    m.regs[2] = 0x5555; // as if r2 changed outside the region
+    assert_eq!(decide_witnessed(&m, &region, Position::Stub), Decision::Resume { pop: 1, index: 4 });
+}
+
+/// A new call (every mark, nothing in place) has no push to check: the
+/// hook runs whatever the registers hold.
+#[test]
+fn a_new_call_needs_no_witness() {
+    let region = read_region();
+    let mut m = Machine::at_entry([0x1000, 0x2000, 0x3000, 0x4000], &read_stale());
+    for _ in 0..region.len() - 1 {
+        m.mark();
+    }
+    assert_eq!(decide_witnessed(&m, &region, Position::Stub), Decision::RunHook { pop: region.len() - 1 });
 }
