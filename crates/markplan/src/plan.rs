@@ -270,7 +270,7 @@ fn reg_use(insn: &Instruction, stack_effect: i32, factory: &mut InstructionInfoF
     let mut writes = 0u16;
     let mut moves_rsp = false;
     for r in info.used_registers() {
-        if !matches!(r.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite) {
+        if !is_write(r.access()) {
             continue;
         }
         match gpr_number(r.register()) {
@@ -284,7 +284,7 @@ fn reg_use(insn: &Instruction, stack_effect: i32, factory: &mut InstructionInfoF
         && info
             .used_memory()
             .iter()
-            .any(|m| matches!(m.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite));
+            .any(|m| is_write(m.access()));
     let static_rsp = is_push || (matches!(insn.mnemonic(), Mnemonic::Sub | Mnemonic::Add) && stack_effect != 0);
     let pushes = (is_push && insn.op_count() == 1 && insn.op0_kind() == OpKind::Register && insn.op0_register().is_gpr64())
         .then(|| gpr_number(insn.op0_register()))
@@ -566,13 +566,12 @@ fn realign_offset(insns: &[PlannedInsn], realign: Option<Realign>) -> usize {
 /// implicitly.
 fn writes_reg(insn: &Instruction, reg: Register, factory: &mut InstructionInfoFactory) -> bool {
     let info = factory.info_options(insn, InstructionInfoOptions::NO_MEMORY_USAGE);
-    info.used_registers().iter().any(|r| {
-        r.register().full_register() == reg
-            && matches!(
-                r.access(),
-                OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
-            )
-    })
+    info.used_registers().iter().any(|r| r.register().full_register() == reg && is_write(r.access()))
+}
+
+/// Whether an operand access writes (always or conditionally).
+fn is_write(access: OpAccess) -> bool {
+    matches!(access, OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite)
 }
 
 /// RIP-relative operands and the return address of a relocated call.

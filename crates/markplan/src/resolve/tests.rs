@@ -823,13 +823,18 @@ fn reg_uses(region: &[Op]) -> Vec<RegUse> {
         .collect()
 }
 
+/// The thread's registers, as the stub passes all 16 of them.
+fn gprs(m: &Machine) -> [u64; 16] {
+    let mut regs = [0u64; 16];
+    regs[..4].copy_from_slice(&m.regs);
+    regs
+}
+
 /// The decision with the thread's registers as the second witness.
 fn decide_witnessed(m: &Machine, region: &[Op], at: Position) -> Decision {
     let e = effects(region);
     let words = m.words(words_needed(&e));
-    let uses = reg_uses(region);
-    let mut regs = [0u64; 16];
-    regs[..4].copy_from_slice(&m.regs);
+    let (uses, regs) = (reg_uses(region), gprs(m));
     let pushes = Pushes { uses: &uses, regs: &regs };
     let all = region.len() - 1;
     resolve_armed(&|w| words.get(w).copied(), m.sp, &e, None, Some(pushes), at, all, true, &is_text)
@@ -909,9 +914,7 @@ fn registers_take_the_true_mark_over_a_stale_one() {
     // The refuted rival is not counted as ambiguous.
     let e = effects(&region);
     let words = m.words(words_needed(&e));
-    let uses = reg_uses(&region);
-    let mut regs = [0u64; 16];
-    regs[..4].copy_from_slice(&m.regs);
+    let (uses, regs) = (reg_uses(&region), gprs(&m));
     let rival = rival_in_frame(&|i| words.get(i).copied(), m.sp, &e, None, Some(Pushes { uses: &uses, regs: &regs }), Position::Stub, 1, &is_text);
     assert_eq!(rival, None);
 }
