@@ -82,8 +82,8 @@
 //! ([`Pushes`]). A thread that ran I1..IK-1 in place left in each slot a
 //! `push` of register R filled R's value now, unless an instruction since
 //! wrote R. The resolver takes the largest consistent candidate the
-//! registers confirm, and the largest consistent one when none is
-//! confirmed. The truth confirms itself (a thread that came in by a branch
+//! registers do not refute, and the largest consistent one when they
+//! refute all. The truth is never refuted (a thread that came in by a branch
 //! of its function is checked only from the branch target on), so the
 //! choice is still at least the truth; a false larger candidate now also
 //! needs the stale words where it puts the pushes to hold the registers.
@@ -296,11 +296,13 @@ pub fn resolve_armed(
 }
 
 /// The candidate the resolver takes among 0..=`run`: the largest consistent
-/// one whose pushed slots hold the thread's registers ([`Pushes`]); when no
-/// consistent candidate is confirmed so (no `pushes`, or a thread that came
-/// into the region by a jump from another symbol), the largest consistent
-/// one. A thread that entered at I1, or came by a branch of its function,
-/// confirms its own candidate, so the choice is still at least the truth.
+/// one the thread's registers do not refute ([`Pushes`]); when they refute
+/// every consistent candidate, the largest consistent one. A thread that
+/// entered at I1, or came by a branch of its function, never refutes its
+/// own candidate, so the choice is still at least the truth. One that
+/// jumped into the region from another symbol after changing a register the
+/// region pushed may refute its own, and a smaller candidate the registers
+/// cannot check may then be taken (assumption A2, docs/design.md).
 #[allow(clippy::too_many_arguments)]
 fn choose(
     word_at: &dyn Fn(usize) -> Option<u64>,
@@ -323,6 +325,16 @@ fn choose(
         largest.get_or_insert(c);
     }
     largest
+}
+
+/// Whether the thread's registers refute candidate `c` at `at`: a slot one
+/// of its pushes filled does not hold the register that push stored (see
+/// [`Pushes`]). The truth is never refuted for a thread that entered the
+/// function at its entry or came by a branch of the function.
+pub fn refuted_by_registers(word_at: &dyn Fn(usize) -> Option<u64>, effects: &[i32], pushes: Pushes<'_>, at: Position, c: usize) -> bool {
+    first_index(at, effects.len())
+        .and_then(|first| first.checked_sub(c))
+        .is_some_and(|k| !pushes_agree(word_at, effects, pushes, k, c))
 }
 
 /// Whether candidate `c` (the thread ran I1..IK-1 in place, K = `k`, then
@@ -400,7 +412,7 @@ fn return_slot(
 /// assumption A1 of docs/design.md, "The exact guarantee"). Rivals whose
 /// return slot is the chosen one's (marks over pure pushes) are not
 /// reported: either choice gives the same state; nor, when the thread's
-/// registers confirm the choice ([`Pushes`]), rivals they refute. The kernel counts these
+/// registers do not refute the choice ([`Pushes`]), rivals they refute. The kernel counts these
 /// decisions (`stats`: ambiguous_decisions).
 #[allow(clippy::too_many_arguments)]
 pub fn rival_in_frame(

@@ -11,7 +11,9 @@ use iced_x86::{Decoder, DecoderOptions, Mnemonic};
 use markplan::marks::{jmp_to_stub, window_values, WindowValues, WriteMethod, PUSH_RSP};
 use markplan::plan::{plan, Facts, Plan, ENDBR64, SEALED_ENDBR};
 use markplan::pseudo_original::{build, max_len, verify};
-use markplan::resolve::{resolve, resolve_in_frame, words_needed, Decision, Position, RealignedFrame};
+use markplan::resolve::{
+    refuted_by_registers, resolve, resolve_armed, resolve_in_frame, words_needed, Decision, Position, Pushes, RealignedFrame,
+};
 
 mod common;
 use common::{corpus, Function};
@@ -177,6 +179,38 @@ fn check_plan(f: &Function, p: &Plan) {
             Decision::Resume { pop: marks, index: k }
         };
         assert_eq!(d, expect, "{name}: K={k}");
+
+        // The same thread with its registers as the second witness: each
+        // push of I1..IK-1 stored the register's value then, and each
+        // instruction's writes (as the planner records them) changed
+        // registers after. The truth must confirm itself on real code.
+        let uses = p.reg_uses();
+        let mut regs: [u64; 16] = core::array::from_fn(|n| 0x7700_0000 + n as u64);
+        for j in 0..k {
+            if let Some(r) = uses[j].pushes {
+                let after = p.depth_before(j + 1) as u64;
+                let slot = match p.realign {
+                    Some(re) if k > re.index && j < re.index => entry - after,
+                    _ => top + depth - after,
+                };
+                // A slot a later pop released is below the frame: gone.
+                if slot >= top {
+                    words[((slot - sp) / 8) as usize] = regs[usize::from(r)];
+                }
+            }
+            for (n, v) in regs.iter_mut().enumerate() {
+                if uses[j].writes & (1 << n) != 0 {
+                    *v = 0x6600_0000 + (j * 16 + n) as u64;
+                }
+            }
+        }
+        let pushes = Pushes { uses: &uses, regs: &regs };
+        assert!(
+            !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
+            "{name}: K={k}: the registers refute the truth"
+        );
+        let witnessed = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
+        assert_eq!(witnessed, expect, "{name}: K={k}, with the registers");
     }
 }
 

@@ -27,6 +27,8 @@ enum Op {
     SetReg(usize, u64),
     /// Increments a register: NOT idempotent, so a wrong re-execution shows.
     IncReg(usize),
+    /// A store to memory outside the frame the machine keeps (mov %rdi,(%rsi)).
+    Store,
     /// IM or any instruction with no stack or register effect.
     Other,
 }
@@ -93,7 +95,7 @@ impl Machine {
             Op::AddRsp(n) => self.sp += n,
             Op::SetReg(r, v) => self.regs[r] = v,
             Op::IncReg(r) => self.regs[r] += 1,
-            Op::Other => {}
+            Op::Store | Op::Other => {}
         }
     }
 
@@ -816,7 +818,7 @@ fn reg_uses(region: &[Op]) -> Vec<RegUse> {
         .map(|&op| match op {
             Op::PushReg(r) => RegUse { pushes: Some(r as u8), ..RegUse::default() },
             Op::PopReg(r) => RegUse { writes: 1 << r, barrier: true, ..RegUse::default() },
-            Op::AddRsp(_) => RegUse { barrier: true, ..RegUse::default() },
+            Op::AddRsp(_) | Op::Store => RegUse { barrier: true, ..RegUse::default() },
             Op::SetReg(r, _) | Op::IncReg(r) => RegUse { writes: 1 << r, ..RegUse::default() },
             _ => RegUse::default(),
         })
@@ -968,4 +970,23 @@ fn a_new_call_needs_no_witness() {
         m.mark();
     }
     assert_eq!(decide_witnessed(&m, &region, Position::Stub), Decision::RunHook { pop: region.len() - 1 });
+}
+
+/// A truth the registers cannot check (a store ran after the push: the slot
+/// may have changed) below a false candidate they refute: the truth is
+/// taken, not the refuted larger one.
+#[test]
+fn an_unchecked_truth_wins_over_a_refuted_larger_candidate() {
+    let region = vec![Op::PushReg(1), Op::SubRsp(0x20), Op::Store, Op::Other, Op::Other];
+    // Two mark-like words at the bottom of the sub area, then a word that is
+    // not r1, then a text address: the three-mark candidate (K = 1) is
+    // consistent; the truth ran I0..I2 and one mark.
+    let stale = [0, TEXT_VALUE, 0x9999, ENTRY - 24, ENTRY - 32];
+    let mut m = Machine::at_entry([0x1000, 0x2000, 0x3000, 0x4000], &stale);
+    for &op in &region[..3] {
+        m.exec(op);
+    }
+    m.mark();
+    assert_eq!(decide(&m, &region, Position::Stub, true), Decision::Resume { pop: 3, index: 1 }, "the stack alone");
+    assert_eq!(decide_witnessed(&m, &region, Position::Stub), Decision::Resume { pop: 1, index: 3 });
 }
