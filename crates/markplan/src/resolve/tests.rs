@@ -854,8 +854,9 @@ fn registers_refute_the_residual_stale_mark() {
     assert!(residual_ends_right(&m, d));
 }
 
-/// vfs_read's shape on the test kernel: four pushes, `sub $0x58,%rsp`, an
-/// instruction with no stack effect, then IM. A thread ran the pushes and
+/// vfs_read's shape on the test kernel (five pushes there; the machine has
+/// four registers): pushes, `sub $0x58,%rsp`, an instruction with no stack
+/// effect, then IM. A thread ran the pushes and
 /// the sub in place and one mark (the install ended meanwhile). The bottom
 /// word of the sub area is mark-like and a text address lies where the
 /// larger candidate's return slot falls: the stack alone takes two marks
