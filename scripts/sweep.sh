@@ -91,7 +91,7 @@ boot() {
 	rm -rf "$data"
 	cat "$out/initramfs.cpio.gz" "$dir/data.cpio.gz" > "$dir/initramfs.cpio.gz"
 	MARKPATCH_TCG_THREAD=$thread MARKPATCH_TIMEOUT=$((86400 * 3)) \
-		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold mp_sweep_shard=$shard $int3" \
+		MARKPATCH_APPEND="mp_sweep_sample=$sample mp_sweep_seed=$seed mp_sweep_batch=$batch mp_sweep_hold=$hold mp_sweep_shard=$shard mp_sweep_stall=$stall $int3" \
 		qemu/run.sh "$kdir/arch/x86/boot/bzImage" "$dir/initramfs.cpio.gz" "$dir" tests > "$dir/run.log" 2>&1 &
 	pid=$!
 	last_size=-1 last_change=$(date +%s) last_steps=-1 last_step=$(date +%s) stop_after=
@@ -168,7 +168,7 @@ oops_summary() {
 	local err rip
 	err=$(grep -m1 -E '\] (BUG:|Oops|general protection|Kernel panic|kernel BUG|WARNING:|watchdog: |rcu: INFO: |INFO: task )' "$1/console.txt" | sed 's/^.*\] //')
 	rip=$(grep -m1 -E '\] RIP: ' "$1/console.txt" | sed 's/^.*\] //')
-	if [ -n "$err" ]; then echo "$err${rip:+ | $rip}"; else echo "no kernel error printed: the guest hung (no heartbeat, or no step for $stall s) or died silently"; fi
+	if [ -n "$err" ]; then echo "$err${rip:+ | $rip}"; else echo "no kernel error printed: the guest hung (no heartbeat, or no step for $stall s) or died silently; for a hang with a heartbeat, the guest's dump of every task and CPU after $((stall / 2)) s is in console.txt"; fi
 }
 
 crashes=$(wc -l < "$state/crashes") n=0 start=$(date +%s) finished=0

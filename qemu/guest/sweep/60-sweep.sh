@@ -32,6 +32,10 @@
 #                    multi-threaded TCG)
 #   mp_sweep_shard   I/N: only every N-th accepted function from the I-th
 #                    (default 1/1: all of them)
+#   mp_sweep_stall   the host's limit on seconds without a step (default
+#                    300); after half of it the guest dumps every task's
+#                    stack and every CPU's backtrace to the console once, so
+#                    that a hang the host then kills says where it was
 # Files the host may add (scripts/sweep.sh, between boots):
 #   /tests/data/sweep-names     names to sweep (those the planner accepts)
 #                               instead of every function of the kernel
@@ -65,11 +69,31 @@ CONTROL="vfs_read vfs_write do_sys_openat2 kernel_clone pipe_read pipe_write hrt
 read -r loglevel _ < /proc/sys/kernel/printk
 echo 5 > /proc/sys/kernel/printk
 echo on > /proc/sys/kernel/printk_devkmsg
-kmsg() { echo "sweep: $*" > /dev/kmsg; }
+kmsg() { echo "sweep: $*" > /dev/kmsg; : > $W/step; }
 now() { read -r _up _ < /proc/uptime; echo "${_up%.*}"; }
 # A heartbeat on the console: when it stops, the kernel is stuck (the host
-# then need not wait for its longer limit on progress).
-( while :; do sleep 10; kmsg alive; done ) &
+# then need not wait for its longer limit on progress). When the sweep has
+# made no step for half the host's limit, the heartbeat dumps every task
+# (sysrq t: the blocked ones and what each runs) and every CPU's backtrace
+# (sysrq l) at the console's full level, once. Its lines begin "sweep:
+# alive", which the host does not count as a step.
+dump_after=$(( ${mp_sweep_stall:-300} / 2 ))
+: > $W/step
+(
+	dumped=0
+	while :; do
+		sleep 10
+		echo "sweep: alive" > /dev/kmsg
+		idle=$(( $(date +%s) - $(stat -c %Y $W/step) ))
+		if [ "$dumped" = 0 ] && [ "$idle" -ge "$dump_after" ]; then
+			dumped=1
+			echo "sweep: alive, but no step for $idle s: every task and every CPU's backtrace follow" > /dev/kmsg
+			echo 8 > /proc/sys/kernel/printk
+			echo t > /proc/sysrq-trigger
+			echo l > /proc/sysrq-trigger
+		fi
+	done
+) &
 heartbeat=$!
 
 # restored_check LIST [patched]: for each "NAME M J" of LIST, the decode
