@@ -341,8 +341,13 @@ pub fn refuted_by_registers(word_at: &dyn Fn(usize) -> Option<u64>, effects: &[i
 /// `c` marks) finds the thread's registers in the slots its pushes filled:
 /// every `push` of a register that no instruction after it wrote, walking
 /// back from IK-1 and stopping at a barrier or where a branch may have
-/// entered ([`RegUse`]).
+/// entered ([`RegUse`]). A branch onto IK itself leaves nothing to check:
+/// the thread may have come round a loop of the function, which changed
+/// any register since the pushes ran.
 fn pushes_agree(word_at: &dyn Fn(usize) -> Option<u64>, effects: &[i32], p: Pushes<'_>, k: usize, c: usize) -> bool {
+    if p.uses.get(k).is_some_and(|u| u.branch_target) {
+        return true;
+    }
     let Some(entry) = depth_words(effects, k).and_then(|d| d.checked_add(c)) else {
         return true;
     };

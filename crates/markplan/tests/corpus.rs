@@ -23,8 +23,9 @@ fn is_text(a: u64) -> bool {
     (0xffff_ffff_8000_0000..0xffff_ffff_ff00_0000).contains(&a)
 }
 
-/// Asserts everything the issue asks of a plan of real code.
-fn check_plan(f: &Function, p: &Plan) {
+/// Asserts everything the issue asks of a plan of real code. Returns how
+/// many K it checked for a thread that came by a branch onto IK.
+fn check_plan(f: &Function, p: &Plan) -> usize {
     let name = &f.name;
     assert_eq!(p.addr, f.addr);
     assert!(p.m() >= 1 && p.m() <= markplan::plan::MAX_REGION, "{name}");
@@ -136,6 +137,7 @@ fn check_plan(f: &Function, p: &Plan) {
     let m = p.m();
     let entry: u64 = 0xffff_c900_0001_0008;
     let ret = f.addr + 0x100;
+    let mut looped_onto_ik = 0;
     for k in 0..m {
         let marks = m - 1 - k;
         let depth = p.depth_before(k) as u64;
@@ -185,25 +187,28 @@ fn check_plan(f: &Function, p: &Plan) {
         // instruction's writes (as the planner records them) changed
         // registers after. The truth must confirm itself on real code.
         let uses = p.reg_uses();
+        let run_in_place = |words: &mut [u64], regs: &mut [u64; 16]| {
+            for j in 0..k {
+                if let Some(r) = uses[j].pushes {
+                    let after = p.depth_before(j + 1) as u64;
+                    let slot = match p.realign {
+                        Some(re) if k > re.index && j < re.index => entry - after,
+                        _ => top + depth - after,
+                    };
+                    // A slot a later pop released is below the frame: gone.
+                    if slot >= top {
+                        words[((slot - sp) / 8) as usize] = regs[usize::from(r)];
+                    }
+                }
+                for (n, v) in regs.iter_mut().enumerate() {
+                    if uses[j].writes & (1 << n) != 0 {
+                        *v = 0x6600_0000 + (j * 16 + n) as u64;
+                    }
+                }
+            }
+        };
         let mut regs: [u64; 16] = core::array::from_fn(|n| 0x7700_0000 + n as u64);
-        for j in 0..k {
-            if let Some(r) = uses[j].pushes {
-                let after = p.depth_before(j + 1) as u64;
-                let slot = match p.realign {
-                    Some(re) if k > re.index && j < re.index => entry - after,
-                    _ => top + depth - after,
-                };
-                // A slot a later pop released is below the frame: gone.
-                if slot >= top {
-                    words[((slot - sp) / 8) as usize] = regs[usize::from(r)];
-                }
-            }
-            for (n, v) in regs.iter_mut().enumerate() {
-                if uses[j].writes & (1 << n) != 0 {
-                    *v = 0x6600_0000 + (j * 16 + n) as u64;
-                }
-            }
-        }
+        run_in_place(&mut words, &mut regs);
         let pushes = Pushes { uses: &uses, regs: &regs };
         assert!(
             !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
@@ -211,7 +216,27 @@ fn check_plan(f: &Function, p: &Plan) {
         );
         let witnessed = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
         assert_eq!(witnessed, expect, "{name}: K={k}, with the registers");
+
+        // A thread that came round a loop of the function onto IK (a branch
+        // target) after the loop body changed every register, and whose
+        // callers' values in the pushed slots are text addresses: the truth
+        // is still taken, not a smaller candidate whose return slot is one
+        // of those slots.
+        if uses[k].branch_target {
+            let mut regs: [u64; 16] = core::array::from_fn(|n| ret + 0x10 + n as u64);
+            run_in_place(&mut words, &mut regs);
+            let looped: [u64; 16] = core::array::from_fn(|n| 0x5500_0000 + n as u64);
+            let pushes = Pushes { uses: &uses, regs: &looped };
+            assert!(
+                !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
+                "{name}: K={k}: the registers refute the truth of a thread that came by a branch onto IK"
+            );
+            let witnessed = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
+            assert_eq!(witnessed, expect, "{name}: K={k}, by a branch onto IK, with the registers");
+            looped_onto_ik += 1;
+        }
     }
+    looped_onto_ik
 }
 
 #[test]
@@ -226,6 +251,7 @@ fn plan_every_function_of_the_corpus() {
     let mut call_im = 0usize;
     let mut realigned = 0usize;
     let (mut allocating, mut witnessed) = (0usize, 0usize);
+    let mut looped_onto_ik = 0usize;
     for f in &funcs {
         let has_fixup = |a: u64| f.fixups.contains(&a);
         let facts = Facts {
@@ -236,7 +262,7 @@ fn plan_every_function_of_the_corpus() {
         match plan(&f.code, f.addr, &facts) {
             Ok(p) => {
                 plannable += 1;
-                check_plan(f, &p);
+                looped_onto_ik += check_plan(f, &p);
                 *region_len.entry(p.m()).or_default() += 1;
                 call_im += usize::from(p.insns.last().is_some_and(|i| i.is_call));
                 realigned += usize::from(p.realign.is_some_and(|r| r.index + 1 < p.m()));
@@ -290,6 +316,8 @@ fn plan_every_function_of_the_corpus() {
     println!("  realigning regions (and $-N,%rsp before IM): {realigned}");
     assert!(realigned > 0, "the corpus has realigning regions, and they are planned");
     println!("  stack room allocated before IM: {allocating}, of which a register witness above it: {witnessed}");
+    println!("  K checked for a thread that came by a branch onto IK: {looped_onto_ik}");
+    assert!(looped_onto_ik > 0, "the corpus has regions a branch of the function lands in");
     assert!(witnessed > 0, "the planner records the pushes the register witness checks");
     println!("refusals by reason:");
     let mut by_count: Vec<_> = refusals.iter().collect();

@@ -991,3 +991,37 @@ fn an_unchecked_truth_wins_over_a_refuted_larger_candidate() {
     assert_eq!(decide(&m, &region, Position::Stub, true), Decision::Resume { pop: 3, index: 1 }, "the stack alone");
     assert_eq!(decide_witnessed(&m, &region, Position::Stub), Decision::Resume { pop: 1, index: 3 });
 }
+
+/// `__recover_optprobed_insn`'s shape on the test kernel: pushes, a register
+/// set, then a loop head in the region (its back-edge lands on I4, which is
+/// a mark once installed) and IM. The loop body changed the register I1
+/// pushed, and the caller's value of it, in I1's slot, is a text address.
+/// A thread that came round the loop runs the mark at I4 and reaches the
+/// stub: one mark is the truth. Its registers cannot refute that candidate
+/// (it came by a branch landing on its own IK), so the smaller candidate
+/// that takes I1's slot for the return address must not win. Seen in the
+/// sweep: the install of the next function, whose kprobe checks call
+/// `__recover_optprobed_insn` in a loop, resumed at IM without popping the
+/// mark, returned into the caller's saved text address, and looped.
+#[test]
+fn a_branch_onto_the_candidates_ik_is_not_refuted_by_registers() {
+    let region = vec![Op::PushReg(1), Op::PushReg(2), Op::SetReg(2, 0x77), Op::Other, Op::Other];
+    let mut m = Machine::at_entry([0x1000, TEXT_VALUE, 0x3000, 0x4000], &[]);
+    for &op in &region[..3] {
+        m.exec(op);
+    }
+    // Round the loop: the body changed r1, then branched back to I4.
+    m.regs[1] = 0x5151;
+    m.mark();
+    let e = effects(&region);
+    let words = m.words(words_needed(&e));
+    let mut uses = reg_uses(&region);
+    uses[3].branch_target = true;
+    let regs = gprs(&m);
+    let pushes = Pushes { uses: &uses, regs: &regs };
+    let word_at = |w: usize| words.get(w).copied();
+    assert_eq!(resolve(&words, m.sp, &e, Position::Stub, true, &is_text), Decision::Resume { pop: 1, index: 3 }, "the stack alone");
+    assert!(!refuted_by_registers(&word_at, &e, pushes, Position::Stub, 1), "the truth refuted");
+    let d = resolve_armed(&word_at, m.sp, &e, None, Some(pushes), Position::Stub, region.len() - 1, true, &is_text);
+    assert_eq!(d, Decision::Resume { pop: 1, index: 3 });
+}
