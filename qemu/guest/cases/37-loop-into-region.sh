@@ -9,6 +9,7 @@
 # have taken the mark for a return address (docs/design.md, "The exact
 # guarantee": a branch onto IK leaves the registers nothing to check).
 . "${MPTESTS:-/tests}/lib.sh"
+load_markpatch
 need_engine
 revert_all
 F=__recover_optprobed_insn
