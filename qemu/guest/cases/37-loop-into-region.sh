@@ -16,7 +16,7 @@ F=__recover_optprobed_insn
 echo $F > $MP/plan
 head -1 $MP/plan
 if ! head -1 $MP/plan | grep -q ' plannable M='; then
-	echo "$F is not plannable on this kernel"
+	echo "$F is not plannable on this kernel: nothing to test"
 	exit 4
 fi
 echo $F > $MP/decode && cp $MP/decode /tmp/loop.before
