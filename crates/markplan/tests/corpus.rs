@@ -207,15 +207,20 @@ fn check_plan(f: &Function, p: &Plan) -> usize {
                 }
             }
         };
+        // The truth is neither refuted nor passed over, for a thread whose
+        // registers are `regs` and whose stack is `words`.
+        let witnessed = |words: &[u64], regs: &[u64; 16], how: &str| {
+            let pushes = Pushes { uses: &uses, regs };
+            assert!(
+                !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
+                "{name}: K={k}{how}: the registers refute the truth"
+            );
+            let d = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
+            assert_eq!(d, expect, "{name}: K={k}{how}, with the registers");
+        };
         let mut regs: [u64; 16] = core::array::from_fn(|n| 0x7700_0000 + n as u64);
         run_in_place(&mut words, &mut regs);
-        let pushes = Pushes { uses: &uses, regs: &regs };
-        assert!(
-            !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
-            "{name}: K={k}: the registers refute the truth"
-        );
-        let witnessed = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
-        assert_eq!(witnessed, expect, "{name}: K={k}, with the registers");
+        witnessed(&words, &regs, "");
 
         // A thread that came round a loop of the function onto IK (a branch
         // target) after the loop body changed every register, and whose
@@ -226,13 +231,7 @@ fn check_plan(f: &Function, p: &Plan) -> usize {
             let mut regs: [u64; 16] = core::array::from_fn(|n| ret + 0x10 + n as u64);
             run_in_place(&mut words, &mut regs);
             let looped: [u64; 16] = core::array::from_fn(|n| 0x5500_0000 + n as u64);
-            let pushes = Pushes { uses: &uses, regs: &looped };
-            assert!(
-                !refuted_by_registers(&|i| words.get(i).copied(), &effects, pushes, Position::Stub, marks),
-                "{name}: K={k}: the registers refute the truth of a thread that came by a branch onto IK"
-            );
-            let witnessed = resolve_armed(&|i| words.get(i).copied(), sp, &effects, realigned, Some(pushes), Position::Stub, m.saturating_sub(1), true, &is_text);
-            assert_eq!(witnessed, expect, "{name}: K={k}, by a branch onto IK, with the registers");
+            witnessed(&words, &looped, ", by a branch onto IK");
             looped_onto_ik += 1;
         }
     }
