@@ -329,15 +329,15 @@ fn plan_every_function_of_the_corpus() {
     assert!(pct(plannable) >= 95.0, "coverage dropped below the 95% goal: {:.1}%", pct(plannable));
 }
 
-/// For a region that lowers the stack before IM by other than a register
-/// push (`sub $N,%rsp`: the stack room whose stale words A1 is about),
-/// whether a push above that allocation can be checked by the register
-/// witness: no later instruction before IM writes its register, stores,
-/// realigns or is a branch target. None for a region without such an
-/// allocation.
+/// For a region that lowers the stack before IM by other than a push
+/// (`sub $N,%rsp`: the stack room whose stale words A1 is about), whether
+/// a push above that allocation can be checked by the register witness: no
+/// later instruction before IM writes its register, stores, realigns or is
+/// a branch target. None for a region without such an allocation.
 fn witness_above_allocation(p: &Plan) -> Option<bool> {
     let before_im = &p.insns[..p.m() - 1];
-    let alloc = before_im.iter().position(|i| i.stack_effect > 0 && i.reg_use.pushes.is_none() && i.original[0] != 0x6a && i.original[0] != 0x68)?;
+    let is_push = |i: &markplan::plan::PlannedInsn| Decoder::with_ip(64, &i.original, 0, DecoderOptions::NONE).decode().mnemonic() == Mnemonic::Push;
+    let alloc = before_im.iter().position(|i| i.stack_effect > 0 && !is_push(i))?;
     Some((0..alloc).any(|j| {
         p.insns[j].reg_use.pushes.is_some_and(|r| {
             !before_im[j + 1..]

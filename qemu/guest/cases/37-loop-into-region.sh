@@ -27,9 +27,10 @@ expect_errno "install count on $F" ok $MP/install "$F count"
 ( mperrno $MP/install "vfs_statfs count" > /tmp/loop.rc ) &
 waited=0
 while [ ! -s /tmp/loop.rc ] && [ $waited -lt 120 ]; do sleep 0.5; waited=$((waited + 1)); done
-echo "install of vfs_statfs: $(cat /tmp/loop.rc 2>/dev/null) after about $((waited / 2)) s"
-check "the next install comes back, ok" [ "$(cat /tmp/loop.rc 2>/dev/null)" = ok ]
-[ "$(cat /tmp/loop.rc 2>/dev/null)" = ok ] || exit 1
+rc=$(cat /tmp/loop.rc 2>/dev/null)
+echo "install of vfs_statfs: $rc after about $((waited / 2)) s"
+check "the next install comes back, ok" [ "$rc" = ok ]
+[ "$rc" = ok ] || exit 1
 for name in vfs_read vfs_getattr; do
 	echo $name > $MP/plan
 done
