@@ -18,6 +18,7 @@
 //! argument is docs/design.md.
 
 pub(crate) mod arm;
+pub(crate) mod cold_part;
 pub(crate) mod cost;
 pub(crate) mod dependencies;
 pub(crate) mod direct;
@@ -37,6 +38,7 @@ use markplan::plan::{Facts, MAX_REGION};
 use markplan::refusal::Refusal;
 
 use self::arm::{ArmError, InsnAt};
+use self::cold_part::ColdPart;
 use self::cost::OpCost;
 use self::dependencies::Dependencies;
 use self::symbol_class::{Class, SymbolClasses};
@@ -208,23 +210,35 @@ impl Engine {
     /// made in `probes` (removed with the set).
     pub(crate) fn plan(&self, probes: &mut Probes, name: &CStr) -> Result<Planned> {
         match probes.find(name) {
-            Ok(func) => self.plan_function(probes, func),
+            Ok(func) => self.plan_function(probes, name, func),
             Err(Unresolved::Other(e)) if e == ENOMEM => Err(e),
-            Err(u) => Ok(Planned { func: None, class: Class::C, code: alloc::vec::Vec::new(), verdict: Verdict::Unresolved(u) }),
+            Err(u) => Ok(Planned {
+                func: None,
+                class: Class::C,
+                code: alloc::vec::Vec::new(),
+                cold: None,
+                verdict: Verdict::Unresolved(u),
+            }),
         }
     }
 
-    fn plan_function(&self, probes: &mut Probes, func: Function) -> Result<Planned> {
+    fn plan_function(&self, probes: &mut Probes, name: &CStr, func: Function) -> Result<Planned> {
         let mut code = crate::vec_filled(func.size.min(MAX_FUNCTION), 0u8)?;
         text::read(func.start as u64, &mut code)?;
-        let class = self.classes.of(func.start);
+        let class = if cold_part::is_cold_part(name) { Class::JumpEntered } else { self.classes.of(func.start) };
         if self.dependencies.contains(func.start) {
-            return Ok(Planned { func: Some(func), class, code, verdict: Verdict::Dependency });
+            return Ok(Planned { func: Some(func), class, code, cold: None, verdict: Verdict::Dependency });
         }
         if class == Class::JumpEntered {
-            return Ok(Planned { func: Some(func), class, code, verdict: Verdict::JumpEntered });
+            return Ok(Planned { func: Some(func), class, code, cold: None, verdict: Verdict::JumpEntered });
         }
-        let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
+        let cold = ColdPart::find(name)?;
+        let facts = Facts {
+            ibt: ibt(),
+            fentry: func.fentry,
+            has_fixup: &|a| self.has_fixup(a),
+            cold: cold.as_ref().map(|c| (c.start, &c.code[..])),
+        };
         // iced-x86 decodes; its allocations go to the reserve (ENOMEM).
         let planned = crate::ksys::reserve::run(|| markplan::plan::plan(&code, func.start as u64, &facts))?;
         let verdict = match planned {
@@ -240,7 +254,7 @@ impl Engine {
                 }
             }
         };
-        Ok(Planned { func: Some(func), class, code, verdict })
+        Ok(Planned { func: Some(func), class, code, cold, verdict })
     }
 
     /// Installs `spec` on `name`, or replaces the hook of its patch.
@@ -269,7 +283,7 @@ impl Engine {
         }
         self.hook_allowed(func.start, spec)?;
         let index = live::free_index().ok_or(Failure::new(ENOSPC, "patch table full"))?;
-        let planned = self.plan_function(&mut probes, func).map_err(|e| match e {
+        let planned = self.plan_function(&mut probes, name, func).map_err(|e| match e {
             e if e == ENOMEM => Failure::new(e, "out of memory"),
             e => Failure::new(e, "cannot read the function"),
         })?;
@@ -277,7 +291,12 @@ impl Engine {
         wait::timed(|| drop(probes));
         // SAFETY: reads a module parameter.
         let method = if unsafe { bindings::markpatch_param_naive_unsafe() } { Method::Direct } else { Method::Marks };
-        let facts = Facts { ibt: ibt(), fentry: func.fentry, has_fixup: &|a| self.has_fixup(a) };
+        let facts = Facts {
+            ibt: ibt(),
+            fentry: func.fentry,
+            has_fixup: &|a| self.has_fixup(a),
+            cold: planned.cold.as_ref().map(|c| (c.start, &c.code[..])),
+        };
         let plan = match (planned.verdict, method) {
             (v @ (Verdict::KprobesRefuses { .. } | Verdict::Dependency | Verdict::JumpEntered), _) => {
                 return Err(Failure::Refused(v))

@@ -95,7 +95,7 @@ impl fmt::Display for Reason<'_> {
                 f.write_str("refused: markpatch-dependency: markpatch's own code, or called by its resolver, int3 handler or hook dispatch")
             }
             Verdict::JumpEntered => f.write_str(
-                "refused: jump-entered: not typed as a function (assembly code or a label, entered by a jump or without a call frame of its own)",
+                "refused: jump-entered: code entered by a jump, without a call frame of its own (assembly code or a label not typed as a function, or a compiler's .cold part)",
             ),
             Verdict::CountOnly => f.write_str(
                 "refused: count-only: written in assembly, with a register contract of its own: only the count hook may run for it",
@@ -114,5 +114,8 @@ pub(crate) struct Planned {
     /// What kind of code it is (C for a name that is not a function).
     pub(crate) class: Class,
     pub(crate) code: alloc::vec::Vec<u8>,
+    /// The function's `.cold` part, when kallsyms has one.
+    pub(crate) cold: Option<super::cold_part::ColdPart>,
     pub(crate) verdict: Verdict,
 }
+

@@ -34,6 +34,16 @@ pub(crate) fn plan(out: &mut dyn Write, name: &str, p: &Planned) -> fmt::Result 
         texts(out, &i.original, plan.addr + i.offset as u64, false)?;
         writeln!(out)?;
     }
+    if plan.insns.iter().any(|i| i.reg_use.branch_target) {
+        write!(out, "branches land on")?;
+        for (k, _) in plan.insns.iter().enumerate().filter(|(_, i)| i.reg_use.branch_target) {
+            write!(out, " I{}", k + 1)?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(cold) = &p.cold {
+        writeln!(out, "{}.cold size {:#x}: its branches into the region are checked as the function's own", name, cold.code.len())?;
+    }
     if let Some(r) = plan.realign {
         if r.index + 1 < plan.m() {
             writeln!(

@@ -466,3 +466,70 @@ SYM_FUNC_START(mpt_filler_probe)
 	jmp	mpt_short + 6
 SYM_FUNC_END(mpt_filler_probe)
 	.popsection
+
+/*
+ * mpt_cold: a function with a `.cold` part, as GCC moves unlikely blocks
+ * out of a function. The part changes %r14, which I1 pushed, and jumps
+ * back onto I4: the planner must read the part and take I4 for a branch
+ * target, as it would a jump of the function's own. M = 5.
+ *   I1 +4  [4,6)   push %r14
+ *   I2 +6  [6,7)   push %rbx
+ *   I3 +7  [7,10)  mov %rdi,%rbx
+ *   I4 +10 [10,12) xor %eax,%eax               <- mpt_cold.cold jumps here
+ *   I5 +12 [12,18) add $0x1234,%rax            IM
+ * Result: 0x1234 + (x & ~1).
+ * Not in targets.c's table: only planned (11-plan-shapes).
+ */
+SYM_FUNC_START(mpt_cold)
+	push	%r14
+	push	%rbx
+	mov	%rdi, %rbx
+.Lcold_i4:
+	xor	%eax, %eax
+.Lcold_im:
+	add	$0x1234, %rax
+	test	$1, %bl
+	jnz	mpt_cold.cold
+	add	%rbx, %rax
+	pop	%rbx
+	pop	%r14
+	RET
+SYM_FUNC_END(mpt_cold)
+MPT_AT(mpt_cold, .Lcold_i4, 10)
+MPT_AT(mpt_cold, .Lcold_im, 12)
+
+	.pushsection .text.unlikely, "ax"
+	.type	mpt_cold.cold, @function
+mpt_cold.cold:
+	mov	%rdi, %r14
+	and	$-2, %rbx
+	jmp	.Lcold_i4
+	.size	mpt_cold.cold, . - mpt_cold.cold
+	.popsection
+
+/*
+ * mpt_cold_to_i1: its `.cold` part jumps back to I1, which a thread would
+ * then enter with every mark still to run, as a new call: refused, as
+ * mpt_backedge_i1 is, naming the part.
+ *   I1 +4  [4,7)   inc %rdi                    <- mpt_cold_to_i1.cold jumps here
+ *   I2 +7  [7,10)  mov %rdi,%rax
+ *   I3 +10 [10,15) and $0xfffff,%eax           IM
+ * Not in targets.c's table: only planned (11-plan-shapes).
+ */
+SYM_FUNC_START(mpt_cold_to_i1)
+.Lcold_to_i1_i1:
+	inc	%rdi
+	mov	%rdi, %rax
+	and	$0xfffff, %eax
+	test	$3, %dil
+	jnz	mpt_cold_to_i1.cold
+	RET
+SYM_FUNC_END(mpt_cold_to_i1)
+MPT_AT(mpt_cold_to_i1, .Lcold_to_i1_i1, 4)
+
+	.pushsection .text.unlikely, "ax"
+	.type	mpt_cold_to_i1.cold, @function
+mpt_cold_to_i1.cold:
+	jmp	.Lcold_to_i1_i1
+	.size	mpt_cold_to_i1.cold, . - mpt_cold_to_i1.cold
+	.popsection

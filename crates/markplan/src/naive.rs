@@ -60,22 +60,30 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     }
     let plan = Plan { addr, prefix_len: start, insns, realign: None };
     check_region_operands(&plan, &region)?;
-    scan_branches(code, addr, &plan)?;
+    scan_branches(code, addr, &plan, facts.cold)?;
     // What the direct method does refuse, as any competent detour does: a
     // branch to I2..Ij would land inside the jmp's bytes however the jmp
     // is written. What remains is the race this comparison is about.
     let (first, end) = (plan.region_start(), plan.region_end());
-    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
-    while decoder.can_decode() {
-        let from = decoder.position();
-        let insn = decoder.decode();
-        if insn.is_invalid() {
-            break;
-        }
-        if insn.op_count() > 0 && insn.op0_kind() == iced_x86::OpKind::NearBranch64 {
-            let to = insn.near_branch_target().wrapping_sub(addr);
-            if to > first as u64 && to < end as u64 {
-                return Err(Refusal::BranchIntoInstruction { from, to: to as usize });
+    let cold = facts.cold.map(|(cold_addr, cold_code)| (cold_code, cold_addr));
+    for (part, part_addr) in core::iter::once((code, addr)).chain(cold) {
+        let mut decoder = Decoder::with_ip(64, part, part_addr, DecoderOptions::NONE);
+        while decoder.can_decode() {
+            let from = decoder.position();
+            let insn = decoder.decode();
+            if insn.is_invalid() {
+                break;
+            }
+            if insn.op_count() > 0 && insn.op0_kind() == iced_x86::OpKind::NearBranch64 {
+                let to = insn.near_branch_target().wrapping_sub(addr);
+                if to > first as u64 && to < end as u64 {
+                    let to = to as usize;
+                    return Err(if part_addr == addr {
+                        Refusal::BranchIntoInstruction { from, to }
+                    } else {
+                        Refusal::ColdBranch { from, to }
+                    });
+                }
             }
         }
     }
@@ -101,7 +109,7 @@ mod tests {
         code.extend_from_slice(&[0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01, 0xc3]);
         code.extend_from_slice(&[0xcc; 8]);
         let addr = 0xffff_ffff_8100_0000;
-        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None };
         let p = plan(&code, addr, &facts).unwrap();
         // push (1) + mov (3) + xor (2) = 6 bytes >= 5
         assert_eq!(p.insns.iter().map(|i| i.len).collect::<Vec<_>>(), [1, 3, 2]);
@@ -116,6 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_cold_parts_jump_into_the_span() {
+        // push %rbx (+9); mov %rdi,%rbx (+10); xor %eax,%eax (+13): the jmp
+        // covers all three; the .cold part jumps back onto the xor.
+        let mut code = Vec::new();
+        code.extend_from_slice(&ENDBR64);
+        code.extend_from_slice(&FENTRY_NOP);
+        code.extend_from_slice(&[0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01, 0xc3]);
+        code.extend_from_slice(&[0xcc; 8]);
+        let addr = 0xffff_ffff_8100_0000u64;
+        let cold_addr = addr + 0x8000;
+        let mut cold = alloc::vec![0xe9];
+        cold.extend_from_slice(&((addr + 13).wrapping_sub(cold_addr + 5) as u32).to_le_bytes());
+        let alone = Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None };
+        assert!(plan(&code, addr, &alone).is_ok());
+        let facts = Facts { cold: Some((cold_addr, &cold)), ..alone };
+        assert_eq!(plan(&code, addr, &facts).unwrap_err(), Refusal::ColdBranch { from: 0, to: 13 });
+    }
+
+    #[test]
     fn refuses_a_branch_into_the_span() {
         // inc %rdi (I1, +9); test $7,%dil (I2, +12); jnz back to I2.
         let mut code = Vec::new();
@@ -123,7 +150,7 @@ mod tests {
         code.extend_from_slice(&FENTRY_NOP);
         code.extend_from_slice(&[0x48, 0xff, 0xc7, 0x40, 0xf6, 0xc7, 0x07, 0x75, 0xfa, 0xc3]);
         code.extend_from_slice(&[0xcc; 8]);
-        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+        let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None };
         assert!(matches!(
             plan(&code, 0xffff_ffff_8100_0000, &facts),
             Err(Refusal::BranchIntoInstruction { .. })
@@ -142,7 +169,7 @@ mod tests {
     }
 
     fn facts() -> Facts<'static> {
-        Facts { ibt: true, fentry: true, has_fixup: &|_| false }
+        Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None }
     }
 
     #[test]
@@ -178,7 +205,7 @@ mod tests {
     fn an_exception_fixup_in_the_span_is_refused() {
         let code = function(&[0xb8, 0x01, 0x00, 0x00, 0x00]);
         let addr = 0xffff_ffff_8100_0000u64;
-        let f = Facts { ibt: true, fentry: true, has_fixup: &|a| a == addr + 9 };
+        let f = Facts { ibt: true, fentry: true, has_fixup: &|a| a == addr + 9, cold: None };
         assert_eq!(plan(&code, addr, &f).unwrap_err(), Refusal::ExceptionFixup { offset: 9 });
     }
 }

@@ -72,6 +72,11 @@ pub struct Facts<'a> {
     /// must not move for other reasons (jump-label and static-call sites:
     /// `jump_label_text_reserved`, `static_call_text_reserved`).
     pub has_fixup: &'a dyn Fn(u64) -> bool,
+    /// Code the compiler split off the function, which branches back into
+    /// it (GCC's `<name>.cold`, its unlikely blocks), as its address and
+    /// bytes: its branches into the region are checked and marked as the
+    /// function's own are. None when the function has no such part.
+    pub cold: Option<(u64, &'a [u8])>,
 }
 
 /// One instruction Ik of the region.
@@ -254,7 +259,7 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     };
 
     check_region_operands(&plan, &region)?;
-    let targets = scan_branches(code, addr, &plan)?;
+    let targets = scan_branches(code, addr, &plan, facts.cold)?;
     for (index, insn) in plan.insns.iter_mut().enumerate() {
         insn.reg_use.branch_target = targets & (1 << index) != 0;
     }
@@ -598,18 +603,38 @@ pub fn fits_push_imm32(value: u64) -> bool {
     i32::try_from(value as i64).is_ok()
 }
 
-/// Decodes the whole function linearly and checks every branch target
-/// against the region. Stops quietly at trailing padding (int3/NOPs
-/// followed by bytes that do not decode); undecodable bytes elsewhere are
-/// refused, since a branch hidden in them could not be checked. Returns
-/// the region instructions a branch lands on, as a mask (bit k: Ik).
-pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<u32, Refusal> {
+/// Decodes the whole function linearly, and its `.cold` part when it has
+/// one, and checks every branch target against the region. Stops quietly
+/// at trailing padding (int3/NOPs followed by bytes that do not decode);
+/// undecodable bytes elsewhere are refused, since a branch hidden in them
+/// could not be checked. Returns the region instructions a branch lands
+/// on, as a mask (bit k: Ik).
+pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan, cold: Option<(u64, &[u8])>) -> Result<u32, Refusal> {
+    let mut targets = scan_part(code, addr, addr, plan)?;
+    if let Some((cold_addr, cold_code)) = cold {
+        targets |= scan_part(cold_code, cold_addr, addr, plan).map_err(|e| match e {
+            Refusal::Undecodable { offset } => Refusal::ColdUndecodable { offset },
+            Refusal::BackEdgeToEntry { from, to }
+            | Refusal::BranchIntoInstruction { from, to }
+            | Refusal::BranchChangesDepth { from, to }
+            | Refusal::CallIntoRegion { from, to } => Refusal::ColdBranch { from, to },
+            e => e,
+        })?;
+    }
+    Ok(targets)
+}
+
+/// [`scan_branches`] over one part of the function, `code` at `part_addr`
+/// (the function itself when it is `addr`); offsets in the refusals are
+/// the part's.
+fn scan_part(code: &[u8], part_addr: u64, addr: u64, plan: &Plan) -> Result<u32, Refusal> {
     // Bit k: a branch of the function lands on Ik (k < MAX_REGION <= 32).
     let mut targets = 0u32;
     let region_start = plan.region_start();
     let region_end = plan.region_end();
     let region_index = |offset: usize| plan.insns.iter().position(|i| i.offset == offset);
-    let mut decoder = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
+    let own = part_addr == addr;
+    let mut decoder = Decoder::with_ip(64, code, part_addr, DecoderOptions::NONE);
     let mut insn = Instruction::default();
     let mut in_padding = false;
     while decoder.can_decode() {
@@ -630,7 +655,7 @@ pub(crate) fn scan_branches(code: &[u8], addr: u64, plan: &Plan) -> Result<u32, 
             continue; // beyond the region (or outside the function)
         }
         let to = to as usize; // < region_end
-        let from_index = if (region_start..region_end).contains(&from) {
+        let from_index = if own && (region_start..region_end).contains(&from) {
             region_index(from)
         } else {
             None

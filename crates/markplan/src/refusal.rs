@@ -69,6 +69,12 @@ pub enum Refusal {
     BranchChangesDepth { from: usize, to: usize },
     /// A call to an address inside the region (other than the entry).
     CallIntoRegion { from: usize, to: usize },
+    /// A branch of the function's `.cold` part (at its offset `from`) to
+    /// the entry or I1, into the middle of a region instruction, across
+    /// the realignment, or a call into the region.
+    ColdBranch { from: usize, to: usize },
+    /// Bytes of the function's `.cold` part that do not decode.
+    ColdUndecodable { offset: usize },
     /// A RIP-relative operand in the region that points into the region.
     RipRelIntoRegion { offset: usize },
     /// The return address a relocated `call` must push is not a
@@ -113,6 +119,8 @@ impl Refusal {
             Refusal::BranchIntoInstruction { .. } => "branch-into-instruction",
             Refusal::BranchChangesDepth { .. } => "branch-changes-depth",
             Refusal::CallIntoRegion { .. } => "call-into-region",
+            Refusal::ColdBranch { .. } => "cold-branch",
+            Refusal::ColdUndecodable { .. } => "cold-undecodable",
             Refusal::RipRelIntoRegion { .. } => "rip-rel-into-region",
             Refusal::ReturnAddressTooWide { .. } => "return-address-too-wide",
             Refusal::OutOfRange { .. } => "out-of-range",
@@ -197,6 +205,10 @@ impl fmt::Display for Refusal {
                 write!(f, "branch at +{from:#x} to +{to:#x} skips a stack change in the region")
             }
             Refusal::CallIntoRegion { from, to } => write!(f, "call at +{from:#x} into the region (+{to:#x})"),
+            Refusal::ColdBranch { from, to } => {
+                write!(f, "branch at .cold+{from:#x} to +{to:#x}, where a thread cannot come back into the region")
+            }
+            Refusal::ColdUndecodable { offset } => write!(f, "undecodable bytes at .cold+{offset:#x}"),
             Refusal::RipRelIntoRegion { offset } => {
                 write!(f, "RIP-relative operand at +{offset:#x} points into the region")
             }

@@ -83,7 +83,7 @@ fn the_reports_of_the_longest_region_fit_the_reserve() {
     code.extend_from_slice(&[0x48, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00, 0xc3]);
     let addr = 0xffff_ffff_8100_0000;
     let no_fixup = |_: u64| false;
-    let p = plan(&code, addr, &Facts { ibt: true, fentry: false, has_fixup: &no_fixup }).unwrap();
+    let p = plan(&code, addr, &Facts { ibt: true, fentry: false, has_fixup: &no_fixup, cold: None }).unwrap();
     assert_eq!(p.m(), 16);
     let (plan_report, code_report) = reports(&p, &code, addr);
     eprintln!("alloc bound: M=16: plan report {plan_report} bytes, code report {code_report}");
@@ -106,7 +106,7 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
     let is_text = |a: u64| (0xffff_ffff_8000_0000..0xffff_ffff_ff00_0000).contains(&a);
     for f in &funcs {
         let has_fixup = |a: u64| f.fixups.contains(&a);
-        let facts = Facts { ibt: true, fentry: f.fentry, has_fixup: &has_fixup };
+        let facts = Facts { ibt: true, fentry: f.fentry, has_fixup: &has_fixup, cold: None };
 
         // The module's `plan` and the first step of `install`.
         let (planned, bytes) = measure(|| plan(&f.code, f.addr, &facts));
@@ -172,7 +172,7 @@ fn every_call_fits_the_reserve_and_the_resolver_allocates_nothing() {
     for _ in 0..50_000 {
         let code: Vec<u8> = (0..(next() % 96 + 1)).map(|_| next() as u8).collect();
         let addr = next() | 0xffff_ffff_8000_0000;
-        let facts = Facts { ibt: true, fentry: next() % 2 == 0, has_fixup: &no_fixup };
+        let facts = Facts { ibt: true, fentry: next() % 2 == 0, has_fixup: &no_fixup, cold: None };
         let (planned, bytes) = measure(|| plan(&code, addr, &facts));
         note(0, bytes, "plan (random bytes)");
         let (_, bytes) = measure(|| write_head(&mut output(), &code, addr, 16));

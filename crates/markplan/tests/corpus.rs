@@ -257,6 +257,7 @@ fn plan_every_function_of_the_corpus() {
             ibt: true,
             fentry: f.fentry,
             has_fixup: &has_fixup,
+            cold: None,
         };
         match plan(&f.code, f.addr, &facts) {
             Ok(p) => {
@@ -360,6 +361,7 @@ fn never_panics_on_truncated_or_random_input() {
                     ibt,
                     fentry,
                     has_fixup: &no_fixup,
+                    cold: None,
                 };
                 for n in [0, 1, 3, 4, 5, 8, 9, 10, 12, 16, 20, 24, 32, 48] {
                     let n = n.min(f.code.len());
@@ -389,6 +391,7 @@ fn never_panics_on_truncated_or_random_input() {
             ibt: true,
             fentry: next() % 2 == 0,
             has_fixup: &no_fixup,
+            cold: None,
         };
         if let Ok(p) = plan(&code, addr, &facts) {
             let p_addr = addr.wrapping_add(next() % 0x1_0000_0000).wrapping_sub(0x8000_0000);

@@ -32,6 +32,7 @@ fn facts(ibt: bool, fentry: bool) -> Facts<'static> {
         ibt,
         fentry,
         has_fixup: &no_fixup,
+        cold: None,
     }
 }
 
@@ -263,6 +264,7 @@ fn exception_fixup_is_refused() {
         ibt: true,
         fentry: true,
         has_fixup: &fixup_at,
+        cold: None,
     };
     assert_eq!(plan(&code, ADDR, &f), Err(Refusal::ExceptionFixup { offset: 10 }));
     // Past the region it does not matter.
@@ -271,6 +273,7 @@ fn exception_fixup_is_refused() {
         ibt: true,
         fentry: true,
         has_fixup: &fixup_after,
+        cold: None,
     };
     assert!(plan(&code, ADDR, &f).is_ok());
 }
@@ -488,7 +491,7 @@ fn return_site_can_be_im() {
     code.extend_from_slice(&FENTRY_NOP);
     code.extend_from_slice(&[0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc]);
     let addr = 0xffff_ffff_8100_0000;
-    let p = plan(&code, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }).unwrap();
+    let p = plan(&code, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None }).unwrap();
     assert_eq!(p.m(), 2);
     assert_eq!((p.insns[1].offset, p.insns[1].len), (11, 5));
     assert!(p.insns[1].is_padded_exit());
@@ -503,7 +506,7 @@ fn return_site_can_be_im() {
     short[13] = 0x31;
     short[14] = 0xc0;
     assert!(matches!(
-        plan(&short, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false }),
+        plan(&short, addr, &Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None }),
         Err(Refusal::LeavesRegion { .. })
     ));
 }
@@ -568,7 +571,7 @@ fn short_tail_jump_with_padding_can_be_im() {
     code.extend_from_slice(&[0x31, 0xd2, 0xeb, 0x10, 0x0f, 0x1f, 0x00]);
     code.extend_from_slice(&[0xcc; 32]);
     let addr = 0xffff_ffff_8100_0000;
-    let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false };
+    let facts = Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None };
     let p = plan(&code, addr, &facts).unwrap();
     assert_eq!(p.m(), 2);
     assert_eq!((p.insns[1].offset, p.insns[1].len), (11, 5));
@@ -802,4 +805,45 @@ fn reg_use_marks_branch_targets_and_the_realigning_and() {
     assert_eq!(u[0].pushes, Some(5));
     assert!(u[2].barrier, "the and moves RSP by no static amount");
     assert!(!u[3].barrier);
+}
+
+/// GCC moves a function's unlikely blocks into `<name>.cold`, which jumps
+/// back into the function. A jump back onto Ik is a branch onto Ik as the
+/// function's own are (the register witness must not check the pushes
+/// below it); one the function's own branches could not make (to I1,
+/// into an instruction, a call) is refused, saying it is the cold part's.
+#[test]
+fn a_cold_parts_jumps_back_are_checked_and_marked_as_the_functions_own() {
+    // I1 +9 push %r14; I2 +11 push %rbx; I3 +12 mov %rdi,%rbx;
+    // I4 +15 xor %eax,%eax; I5 +17 mov %gs:0x28,%rax (IM).
+    let code = function(&[PUSH_R14, PUSH_RBX, MOV_RDI_RBX, XOR_EAX_EAX, MOV_GS_RAX]);
+    let cold_addr = ADDR + 0x10_0000;
+    // mov %rsi,%r14 (changes what I1 pushed); then `op` rel32 to ADDR + to.
+    let cold = |op: u8, to: u64| {
+        let mut c = alloc::vec![0x49, 0x89, 0xf6, op];
+        let rel = (ADDR + to).wrapping_sub(cold_addr + 8) as u32;
+        c.extend_from_slice(&rel.to_le_bytes());
+        c.extend_from_slice(&[0xcc, 0xcc, 0xff, 0xff]);
+        c
+    };
+    let with = |c: &[u8]| {
+        let f = Facts { cold: Some((cold_addr, c)), ..facts(true, true) };
+        plan(&code, ADDR, &f)
+    };
+    let targets = |p: &Plan| p.reg_uses().iter().map(|u| u.branch_target).collect::<Vec<_>>();
+    let alone = plan(&code, ADDR, &facts(true, true)).unwrap();
+    assert_eq!(targets(&alone), [false; 5]);
+    const JMP: u8 = 0xe9;
+    const CALL: u8 = 0xe8;
+    let p = with(&cold(JMP, 15)).unwrap();
+    assert_eq!(targets(&p), [false, false, false, true, false], "the jump back onto I4");
+    assert_eq!(p.insns, alone.insns.iter().cloned().map(|mut i| { i.reg_use.branch_target = i.offset == 15; i }).collect::<Vec<_>>());
+    assert_eq!(targets(&with(&cold(JMP, 0x40)).unwrap()), [false; 5], "a jump back beyond the region");
+    assert_eq!(with(&cold(JMP, 9)), Err(Refusal::ColdBranch { from: 3, to: 9 }), "to I1");
+    assert_eq!(with(&cold(JMP, 13)), Err(Refusal::ColdBranch { from: 3, to: 13 }), "into I3");
+    assert_eq!(with(&cold(CALL, 15)), Err(Refusal::ColdBranch { from: 3, to: 15 }), "a call");
+    assert_eq!(with(&[0x49, 0x89, 0xf6, 0xff, 0xff]), Err(Refusal::ColdUndecodable { offset: 3 }));
+    let r = with(&cold(JMP, 13)).unwrap_err();
+    assert_eq!(r.kind(), "cold-branch");
+    assert_eq!(r.to_string(), "branch at .cold+0x3 to +0xd, where a thread cannot come back into the region");
 }

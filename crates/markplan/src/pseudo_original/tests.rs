@@ -30,6 +30,7 @@ fn planned(code: &[u8]) -> Plan {
             ibt: true,
             fentry: true,
             has_fixup: &no_fixup,
+            cold: None,
         },
     )
     .unwrap()
@@ -141,6 +142,7 @@ fn refuses_a_pseudo_original_too_far_away() {
             ibt: true,
             fentry: true,
             has_fixup: &no_fixup,
+            cold: None,
         },
     )
     .unwrap();
@@ -150,7 +152,7 @@ fn refuses_a_pseudo_original_too_far_away() {
     assert_eq!(build(&p, &code, low, low - 0x9000_0000, true).unwrap_err(), Refusal::OutOfRange { offset: 11 });
     // Without the branch, the RIP-relative operand is named.
     let code = function(&[&[0x85, 0xff], &[0x31, 0xc0], &[0x48, 0x8b, 0x05, 0x00, 0x10, 0x00, 0x00]]);
-    let p = plan(&code, low, &Facts { ibt: true, fentry: true, has_fixup: &no_fixup }).unwrap();
+    let p = plan(&code, low, &Facts { ibt: true, fentry: true, has_fixup: &no_fixup, cold: None }).unwrap();
     assert_eq!(build(&p, &code, low, low + 0x9000_0000, true).unwrap_err(), Refusal::OutOfRange { offset: 13 });
     // Near the limit but inside: fine.
     let po = build(&p, &code, low, low + 0x7000_0000, true).unwrap();
