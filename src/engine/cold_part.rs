@@ -10,7 +10,7 @@ use kernel::str::CStr;
 use markplan::input::SYMBOL_MAX;
 
 use super::MAX_FUNCTION;
-use crate::ksys::symbol::{self, SymbolName};
+use crate::ksys::symbol::{self, SymbolName, Unresolved};
 use crate::text;
 
 const SUFFIX: &[u8] = b".cold";
@@ -31,7 +31,8 @@ pub(crate) fn is_cold_part(name: &CStr) -> bool {
 impl ColdPart {
     /// The part kallsyms has as `<name>.cold`, if any. Where two functions
     /// share `name` (static functions of different files), kallsyms gives
-    /// the first of each name, as it does for the function itself.
+    /// the first of each name, as it does for the function itself. GCC 8
+    /// named the part `<name>.cold.N`, which is not looked for.
     pub(crate) fn find(name: &CStr) -> Result<Option<Self>> {
         let name = name.as_bytes();
         let mut buf = [0u8; SYMBOL_MAX];
@@ -41,8 +42,10 @@ impl ColdPart {
         full[..name.len()].copy_from_slice(name);
         full[name.len()..].copy_from_slice(SUFFIX);
         let cold = SymbolName::new(full)?;
-        let Ok(func) = symbol::find(cold.as_cstr()) else {
-            return Ok(None);
+        let func = match symbol::find(cold.as_cstr()) {
+            Ok(func) => func,
+            Err(Unresolved::Other(e)) if e == ENOMEM => return Err(e),
+            Err(_) => return Ok(None),
         };
         let mut code = crate::vec_filled(func.size.min(MAX_FUNCTION), 0u8)?;
         if code.is_empty() {

@@ -15,7 +15,7 @@ fi
 r=$(mperrno $MP/plan $f)
 head -1 $MP/plan
 check "$f is plannable" [ "$r" = ok ]
-check "its IM is the 5-byte return site" sh -c "sed -n '\$p' $MP/plan | grep -q 'len 5 .* ret'"
+check "its IM is the 5-byte return site" sh -c "grep '^I[0-9]' $MP/plan | tail -n 1 | grep -q 'len 5 .* ret'"
 check "install count on $f" sh -c "echo '$f count' > $MP/install"
 for i in $(seq 20); do /bin/true; done
 calls=$(cat $MP/patch/$f/calls 2>/dev/null || echo 0)
