@@ -127,19 +127,14 @@ mod tests {
     fn refuses_a_cold_parts_jump_into_the_span() {
         // push %rbx (+9); mov %rdi,%rbx (+10); xor %eax,%eax (+13): the jmp
         // covers all three; the .cold part jumps back onto the xor.
-        let mut code = Vec::new();
-        code.extend_from_slice(&ENDBR64);
-        code.extend_from_slice(&FENTRY_NOP);
-        code.extend_from_slice(&[0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01, 0xc3]);
-        code.extend_from_slice(&[0xcc; 8]);
+        let code = function(&[0x53, 0x48, 0x89, 0xfb, 0x31, 0xc0, 0x48, 0x05, 0x67, 0x45, 0x23, 0x01]);
         let addr = 0xffff_ffff_8100_0000u64;
         let cold_addr = addr + 0x8000;
         let mut cold = alloc::vec![0xe9];
         cold.extend_from_slice(&((addr + 13).wrapping_sub(cold_addr + 5) as u32).to_le_bytes());
-        let alone = Facts { ibt: true, fentry: true, has_fixup: &|_| false, cold: None };
-        assert!(plan(&code, addr, &alone).is_ok());
-        let facts = Facts { cold: Some((cold_addr, &cold)), ..alone };
-        assert_eq!(plan(&code, addr, &facts).unwrap_err(), Refusal::ColdBranch { from: 0, to: 13 });
+        assert!(plan(&code, addr, &facts()).is_ok());
+        let with_cold = Facts { cold: Some((cold_addr, &cold)), ..facts() };
+        assert_eq!(plan(&code, addr, &with_cold).unwrap_err(), Refusal::ColdBranch { from: 0, to: 13 });
     }
 
     #[test]
