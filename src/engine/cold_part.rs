@@ -3,7 +3,7 @@
 //! A function's `.cold` part: GCC moves a function's unlikely blocks into
 //! a symbol of its own, `<name>.cold`, which jumps back into the function.
 //! The planner checks those jumps as the function's own branches
-//! (docs/design.md, "Branches into the region").
+//! (docs/design.md, "Reverse order", and its known limits).
 
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -29,6 +29,11 @@ pub(crate) fn is_cold_part(name: &CStr) -> bool {
 }
 
 impl ColdPart {
+    /// The part as the planner takes it ([`markplan::plan::Facts::cold`]).
+    pub(crate) fn as_fact(&self) -> (u64, &[u8]) {
+        (self.start, &self.code)
+    }
+
     /// The part kallsyms has as `<name>.cold`, if any. Where two functions
     /// share `name` (static functions of different files), kallsyms gives
     /// the first of each name, as it does for the function itself. GCC 8

@@ -62,6 +62,12 @@ fn ibt() -> bool {
     unsafe { bindings::markpatch_config_ibt() }
 }
 
+/// What the planner is told of `func` as it is in this kernel: one answer
+/// for `plan` and `install`.
+fn facts<'a>(func: &Function, has_fixup: &'a dyn Fn(u64) -> bool, cold: Option<&'a ColdPart>) -> Facts<'a> {
+    Facts { ibt: ibt(), fentry: func.fentry, has_fixup, cold: cold.map(ColdPart::as_fact) }
+}
+
 /// Why an install did not happen.
 pub(crate) enum Failure {
     /// The function may not be patched: the verdict says why.
@@ -233,12 +239,8 @@ impl Engine {
             return Ok(Planned { func: Some(func), class, code, cold: None, verdict: Verdict::JumpEntered });
         }
         let cold = ColdPart::find(name)?;
-        let facts = Facts {
-            ibt: ibt(),
-            fentry: func.fentry,
-            has_fixup: &|a| self.has_fixup(a),
-            cold: cold.as_ref().map(|c| (c.start, &c.code[..])),
-        };
+        let has_fixup = |a| self.has_fixup(a);
+        let facts = facts(&func, &has_fixup, cold.as_ref());
         // iced-x86 decodes; its allocations go to the reserve (ENOMEM).
         let planned = crate::ksys::reserve::run(|| markplan::plan::plan(&code, func.start as u64, &facts))?;
         let verdict = match planned {
@@ -291,12 +293,8 @@ impl Engine {
         wait::timed(|| drop(probes));
         // SAFETY: reads a module parameter.
         let method = if unsafe { bindings::markpatch_param_naive_unsafe() } { Method::Direct } else { Method::Marks };
-        let facts = Facts {
-            ibt: ibt(),
-            fentry: func.fentry,
-            has_fixup: &|a| self.has_fixup(a),
-            cold: planned.cold.as_ref().map(|c| (c.start, &c.code[..])),
-        };
+        let has_fixup = |a| self.has_fixup(a);
+        let facts = facts(&func, &has_fixup, planned.cold.as_ref());
         let plan = match (planned.verdict, method) {
             (v @ (Verdict::KprobesRefuses { .. } | Verdict::Dependency | Verdict::JumpEntered), _) => {
                 return Err(Failure::Refused(v))

@@ -118,4 +118,3 @@ pub(crate) struct Planned {
     pub(crate) cold: Option<super::cold_part::ColdPart>,
     pub(crate) verdict: Verdict,
 }
-

@@ -65,8 +65,7 @@ pub fn plan(code: &[u8], addr: u64, facts: &Facts<'_>) -> Result<Plan, Refusal> 
     // branch to I2..Ij would land inside the jmp's bytes however the jmp
     // is written. What remains is the race this comparison is about.
     let (first, end) = (plan.region_start(), plan.region_end());
-    let cold = facts.cold.map(|(cold_addr, cold_code)| (cold_code, cold_addr));
-    for (part, part_addr) in core::iter::once((code, addr)).chain(cold) {
+    for (part_addr, part) in core::iter::once((addr, code)).chain(facts.cold) {
         let mut decoder = Decoder::with_ip(64, part, part_addr, DecoderOptions::NONE);
         while decoder.can_decode() {
             let from = decoder.position();
